@@ -1,0 +1,246 @@
+// The transformer as an ONNX graph, built from a ModelConfig, its architecture-table entry and
+// internal weights. One readable forward pass (llama2.c style), written once for every family:
+//
+//   x = embed(ids) [* sqrt(d)] [+ pos_embed]                       -> hook_embed
+//   per block l:  a = attn(norm1(x)) [-> post-norm]                -> blocks.l.hook_attn_out
+//                 x = x + a                                        -> blocks.l.hook_resid_mid
+//                 m = mlp(norm2(x)) [-> post-norm]                 -> blocks.l.hook_mlp_out
+//                 x = x + m + steer.l                              -> blocks.l.hook_resid_post
+//   h = norm_final(x)                                              -> ln_final.hook_normalized
+//   logits = softcap(h[logit_index] @ W_U)
+//
+// Hook values are graph outputs under their TransformerLens names, and every block has a steering
+// input `steer.{l}` ([B|1, T|1, d], broadcast-added), so capture and steering need no other graph.
+// Attention: RoPE in HF's rotate_half layout, GQA by grouping query heads per KV head, additive
+// masks computed by the caller (causal, padding, sliding window), optional tanh soft-cap.
+import type { ArchSpec } from './architectures.ts';
+import { ropeInvFreq, type ModelConfig, type RopeSpec } from './config.ts';
+import { assert } from './errors.ts';
+import { attr } from './onnx/proto.ts';
+import type { GraphBuilder } from './onnx/builder.ts';
+import { transpose2d, type InternalWeight } from './weights.ts';
+
+export interface GraphOptions {
+  /** Build blocks 0..lastLayer only and no logits (capture-only runs). */
+  lastLayer?: number;
+  /** KV-cache inputs and outputs (past_key.{l} / present_key.{l}). */
+  withCache: boolean;
+  /** Expose hook outputs (false only for benchmarking the cost of hooks). */
+  exposeHooks: boolean;
+}
+
+/** Names of the graph's inputs and outputs, for the session layer. */
+export interface GraphIo {
+  inputs: string[];
+  outputs: string[];
+  hookOutputs: string[];
+  hasSlidingMask: boolean;
+  hasLogits: boolean;
+  nBlocks: number;
+}
+
+export const NEG_INF_MASK = -3.4028234663852886e38;
+
+class Weights {
+  constructor(private readonly map: Map<string, InternalWeight>, private readonly g: GraphBuilder) {}
+  has(name: string): boolean {
+    return this.map.has(name);
+  }
+  get(name: string): InternalWeight {
+    const w = this.map.get(name);
+    assert(w, `weight ${name} not planned`);
+    return w;
+  }
+  /** Adds a weight as an initializer, optionally transformed (e.g. 1 + w for Gemma norms). */
+  add(name: string, transform?: (d: Float32Array) => Float32Array): string {
+    const w = this.get(name);
+    const data = transform ? transform(w.read()) : w.read();
+    return this.g.tensor(name, 'float32', w.dims, data);
+  }
+  /** Concatenates [in, out_i] matrices (or [out_i] vectors) along the output axis. */
+  addConcat(name: string, parts: string[]): string {
+    const ws = parts.map((p) => this.get(p));
+    const rows = ws[0]!.dims.length === 2 ? ws[0]!.dims[0]! : 1;
+    const cols = ws.map((w) => w.dims[w.dims.length - 1]!);
+    const total = cols.reduce((a, b) => a + b, 0);
+    const out = new Float32Array(rows * total);
+    let at = 0;
+    ws.forEach((w, i) => {
+      const d = w.read();
+      const c = cols[i]!;
+      for (let r = 0; r < rows; r++) out.set(d.subarray(r * c, (r + 1) * c), r * total + at);
+      at += c;
+    });
+    return this.g.tensor(name, 'float32', ws[0]!.dims.length === 2 ? [rows, total] : [total], out);
+  }
+}
+
+/** Builds the graph into `g`; returns the I/O description. */
+export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: ArchSpec, weightMap: Map<string, InternalWeight>, opts: GraphOptions): GraphIo {
+  const W = new Weights(weightMap, g);
+  const d = cfg.dModel;
+  const D = cfg.dHead;
+  const Hq = cfg.nHeads;
+  const Hkv = cfg.nKvHeads;
+  const lastLayer = opts.lastLayer ?? cfg.nLayers - 1;
+  assert(lastLayer >= 0 && lastLayer < cfg.nLayers, `lastLayer ${lastLayer} outside 0..${cfg.nLayers - 1}`);
+  const hasLogits = opts.lastLayer === undefined;
+  const hookOutputs: string[] = [];
+  const hook = (value: string, name: string): string => {
+    if (!opts.exposeHooks) return value;
+    const out = g.op1('Identity', [value], {}, { output: name });
+    hookOutputs.push(name);
+    return out;
+  };
+  const onePlus = (x: Float32Array) => x.map((v) => 1 + v);
+  const norm = (x: string, prefix: string, axisSize: number): string => {
+    void axisSize;
+    if (spec.norm === 'layernorm') {
+      return g.op1('LayerNormalization', [x, W.add(`${prefix}.w`), W.add(`${prefix}.b`)], { axis: attr.int(-1), epsilon: attr.float(cfg.normEps) });
+    }
+    const w = W.add(`${prefix}.w`, spec.norm === 'rmsOnePlus' ? onePlus : undefined);
+    return g.op1('SimplifiedLayerNormalization', [x, w], { axis: attr.int(-1), epsilon: attr.float(cfg.normEps) });
+  };
+  const linear = (x: string, w: string, b: string | null): string => {
+    const y = g.op1('MatMul', [x, w]);
+    return b ? g.op1('Add', [y, b]) : y;
+  };
+  const act = (x: string): string =>
+    spec.act === 'silu' ? g.op1('Mul', [x, g.op1('Sigmoid', [x])]) : g.op1('Gelu', [x], { approximate: attr.string('tanh') });
+  const softcap = (x: string, cap: number): string =>
+    g.op1('Mul', [g.op1('Tanh', [g.op1('Div', [x, g.scalarF32(cap)])]), g.scalarF32(cap)]);
+
+  // ---- inputs
+  const inputs: string[] = [];
+  const inp = (name: string, dtype: 'float32' | 'int64', shape: (number | string)[]) => {
+    inputs.push(name);
+    return g.input(name, dtype, shape);
+  };
+  const ids = inp('input_ids', 'int64', ['B', 'T']);
+  const pos = inp('position_ids', 'int64', ['B', 'T']);
+  const layersUsed = cfg.layerTypes.slice(0, lastLayer + 1);
+  const mask = inp('attn_mask', 'float32', ['B', 1, 'T', 'S']);
+  const hasSlidingMask = layersUsed.includes('sliding');
+  const maskSliding = hasSlidingMask ? inp('attn_mask_sliding', 'float32', ['B', 1, 'T', 'S']) : null;
+
+  // ---- embeddings                                                   // [B, T, d]
+  let x = g.op1('Gather', [W.add('embed'), ids], { axis: attr.int(0) });
+  if (spec.embedScale) x = g.op1('Mul', [x, g.scalarF32(Math.fround(Math.sqrt(d)))]);
+  if (spec.positions === 'learned') x = g.op1('Add', [x, g.op1('Gather', [W.add('pos_embed'), pos], { axis: attr.int(0) })]);
+  x = hook(x, 'hook_embed');
+
+  // ---- RoPE tables, one per distinct spec                           // [B, 1, T, D]
+  const ropeTables = new Map<RopeSpec, { cos: string; sin: string }>();
+  const posF = g.op1('Unsqueeze', [g.op1('Cast', [pos], { to: attr.int(1) }), g.constI64([-1])]); // [B, T, 1]
+  const rope = (spec_: RopeSpec) => {
+    let t = ropeTables.get(spec_);
+    if (!t) {
+      const inv = Float32Array.from(ropeInvFreq(spec_, D));
+      const freqs = g.op1('Mul', [posF, g.tensor(g.fresh('inv_freq'), 'float32', [D / 2], inv)]); // [B, T, D/2]
+      const emb = g.op1('Unsqueeze', [g.op1('Concat', [freqs, freqs], { axis: attr.int(-1) }), g.constI64([1])]); // [B, 1, T, D]
+      const sinHalf = g.op1('Sin', [freqs]);
+      // rotate_half(q) * sin == concat(q2, q1) * concat(-sin, sin)
+      const sinSigned = g.op1('Unsqueeze', [g.op1('Concat', [g.op1('Neg', [sinHalf]), sinHalf], { axis: attr.int(-1) }), g.constI64([1])]);
+      t = { cos: g.op1('Cos', [emb]), sin: sinSigned };
+      ropeTables.set(spec_, t);
+    }
+    return t;
+  };
+  const applyRope = (q: string, t: { cos: string; sin: string }): string => {
+    const [q1, q2] = g.op('Split', [q, g.constI64([D / 2, D / 2])], { axis: attr.int(-1) }, { nOut: 2 });
+    const swapped = g.op1('Concat', [q2!, q1!], { axis: attr.int(-1) });
+    return g.op1('Add', [g.op1('Mul', [q, t.cos]), g.op1('Mul', [swapped, t.sin])]);
+  };
+
+  const qDim = Hq * D;
+  const kvDim = Hkv * D;
+  const presentOutputs: string[] = [];
+  for (let l = 0; l <= lastLayer; l++) {
+    const p = `blocks.${l}`;
+    const sliding = cfg.layerTypes[l] === 'sliding';
+    // ---- attention
+    const h = norm(x, `${p}.ln1`, d);                                                    // [B, T, d]
+    const wqkv = W.addConcat(`${p}.attn.qkv.w`, [`${p}.attn.q.w`, `${p}.attn.k.w`, `${p}.attn.v.w`]); // [d, qDim + 2 kvDim]
+    const bqkv = cfg.qkvBias ? W.addConcat(`${p}.attn.qkv.b`, [`${p}.attn.q.b`, `${p}.attn.k.b`, `${p}.attn.v.b`]) : null;
+    const qkv = linear(h, wqkv, bqkv);                                                   // [B, T, qDim + 2 kvDim]
+    const [qf, kf, vf] = g.op('Split', [qkv, g.constI64([qDim, kvDim, kvDim])], { axis: attr.int(-1) }, { nOut: 3 });
+    let q = g.op1('Reshape', [qf!, g.constI64([0, 0, Hq, D])]);                           // [B, T, Hq, D]
+    let k = g.op1('Reshape', [kf!, g.constI64([0, 0, Hkv, D])]);                          // [B, T, Hkv, D]
+    const v0 = g.op1('Reshape', [vf!, g.constI64([0, 0, Hkv, D])]);                       // [B, T, Hkv, D]
+    if (spec.qkNorm) {
+      q = norm(q, `${p}.attn.q_norm`, D);
+      k = norm(k, `${p}.attn.k_norm`, D);
+    }
+    q = g.op1('Transpose', [q], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hq, T, D]
+    k = g.op1('Transpose', [k], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hkv, T, D]
+    let v = g.op1('Transpose', [v0], { perm: attr.ints([0, 2, 1, 3]) });                // [B, Hkv, T, D]
+    const ropeSpec = sliding && cfg.ropeLocal ? cfg.ropeLocal : cfg.rope;
+    if (ropeSpec) {
+      const t = rope(ropeSpec);
+      q = applyRope(q, t);
+      k = applyRope(k, t);
+    }
+    if (opts.withCache) {
+      const pk = inp(`past_key.${l}`, 'float32', ['B', Hkv, 'P', D]);
+      const pv = inp(`past_value.${l}`, 'float32', ['B', Hkv, 'P', D]);
+      k = g.op1('Concat', [pk, k], { axis: attr.int(2) }, { output: `present_key.${l}` });   // [B, Hkv, S, D]
+      v = g.op1('Concat', [pv, v], { axis: attr.int(2) }, { output: `present_value.${l}` }); // [B, Hkv, S, D]
+      presentOutputs.push(`present_key.${l}`, `present_value.${l}`);
+    }
+    const qs = g.op1('Mul', [q, g.scalarF32(Math.fround(cfg.attnScale))]);
+    const qg = g.op1('Reshape', [qs, g.constI64([0, Hkv, -1, D])]);                     // [B, Hkv, g*T, D]
+    const kt = g.op1('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });              // [B, Hkv, D, S]
+    let scores = g.op1('MatMul', [qg, kt]);                                              // [B, Hkv, g*T, S]
+    if (cfg.attnSoftcap) scores = softcap(scores, cfg.attnSoftcap);
+    scores = g.op1('Reshape', [scores, g.constI64([0, Hq, -1, 0])]);                    // [B, Hq, T, S]
+    scores = g.op1('Add', [scores, sliding ? maskSliding! : mask]);
+    const probs = g.op1('Softmax', [scores], { axis: attr.int(-1) });                   // [B, Hq, T, S]
+    const pg = g.op1('Reshape', [probs, g.constI64([0, Hkv, -1, 0])]);                  // [B, Hkv, g*T, S]
+    const ctx = g.op1('Reshape', [g.op1('MatMul', [pg, v]), g.constI64([0, Hq, -1, D])]); // [B, Hq, T, D]
+    const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, qDim])]); // [B, T, qDim]
+    let a = linear(merged, W.add(`${p}.attn.o.w`), cfg.oBias ? W.add(`${p}.attn.o.b`) : null); // [B, T, d]
+    if (spec.sandwichNorms) a = norm(a, `${p}.ln1_post`, d);
+    a = hook(a, `${p}.hook_attn_out`);
+    x = hook(g.op1('Add', [x, a]), `${p}.hook_resid_mid`);                              // [B, T, d]
+
+    // ---- MLP
+    const h2 = norm(x, `${p}.ln2`, d);
+    let m: string;
+    if (spec.gatedMlp) {
+      const wgu = W.addConcat(`${p}.mlp.gate_up.w`, [`${p}.mlp.gate.w`, `${p}.mlp.up.w`]); // [d, 2 dMlp]
+      const bgu = cfg.mlpBias ? W.addConcat(`${p}.mlp.gate_up.b`, [`${p}.mlp.gate.b`, `${p}.mlp.up.b`]) : null;
+      const [gate, up] = g.op('Split', [linear(h2, wgu, bgu), g.constI64([cfg.dMlp, cfg.dMlp])], { axis: attr.int(-1) }, { nOut: 2 });
+      m = g.op1('Mul', [act(gate!), up!]);                                                // [B, T, dMlp]
+    } else {
+      m = act(linear(h2, W.add(`${p}.mlp.up.w`), cfg.mlpBias ? W.add(`${p}.mlp.up.b`) : null));
+    }
+    m = linear(m, W.add(`${p}.mlp.down.w`), cfg.mlpBias ? W.add(`${p}.mlp.down.b`) : null); // [B, T, d]
+    if (spec.sandwichNorms) m = norm(m, `${p}.ln2_post`, d);
+    m = hook(m, `${p}.hook_mlp_out`);
+    const steer = inp(`steer.${l}`, 'float32', ['SB', 'ST', d]);
+    x = g.op1('Add', [g.op1('Add', [x, m]), steer], {}, { output: `${p}.hook_resid_post` }); // [B, T, d]
+    if (opts.exposeHooks) hookOutputs.push(`${p}.hook_resid_post`);
+  }
+
+  const outputs: string[] = [];
+  if (hasLogits) {
+    const hn = hook(norm(x, 'ln_final', d), 'ln_final.hook_normalized');                // [B, T, d]
+    const idx = inp('logit_index', 'int64', ['B', 'K']);
+    const picked = g.op1('GatherND', [hn, g.op1('Unsqueeze', [idx, g.constI64([-1])])], { batch_dims: attr.int(1) }); // [B, K, d]
+    const unembedName = W.has('unembed') ? 'unembed' : 'embed';
+    const wu = W.get(unembedName);
+    const wuT = g.tensor('unembed.T', 'float32', [d, cfg.dVocab], transpose2d(wu.read(), cfg.dVocab, d)); // [d, V]
+    let logits = g.op1('MatMul', [picked, wuT]);                                          // [B, K, V]
+    if (cfg.finalSoftcap) logits = softcap(logits, cfg.finalSoftcap);
+    g.op1('Identity', [logits], {}, { output: 'logits' });
+    g.output('logits', 'float32', ['B', 'K', cfg.dVocab]);
+    outputs.push('logits');
+  } else if (!opts.exposeHooks) {
+    g.output(`blocks.${lastLayer}.hook_resid_post`, 'float32', ['B', 'T', d]);
+    outputs.push(`blocks.${lastLayer}.hook_resid_post`);
+  }
+  for (const name of presentOutputs) g.output(name, 'float32', ['B', Hkv, 'S', D]);
+  for (const name of hookOutputs) g.output(name, 'float32', ['B', 'T', d]);
+  outputs.push(...presentOutputs, ...hookOutputs);
+  return { inputs, outputs, hookOutputs, hasSlidingMask, hasLogits, nBlocks: lastLayer + 1 };
+}
