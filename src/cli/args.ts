@@ -1,0 +1,58 @@
+// Argument parsing shared by the commands: node:util parseArgs with strict checking, plus the
+// options every model-using command takes (--model, --threads, --cache-dir) and model loading
+// with terminal feedback on first-run graph builds.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { LimbicError } from '../engine/errors.ts';
+import { loadModel, type Model } from '../engine/model.ts';
+import { resolveModelPath } from '../engine/hub.ts';
+
+export class UsageError extends LimbicError {}
+
+export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+
+export const MODEL_OPTIONS = {
+  model: { type: 'string', short: 'm' },
+  threads: { type: 'string' },
+  'cache-dir': { type: 'string' },
+  tokenizer: { type: 'string' },
+  offline: { type: 'boolean' },
+} as const satisfies OptionSpec;
+
+export function parse<O extends OptionSpec>(argv: string[], options: O, usage: string) {
+  try {
+    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message, usage);
+  }
+}
+
+export function num(v: unknown, name: string, fallback?: number): number {
+  if (v === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got "${String(v)}"`);
+  return n;
+}
+
+export function req(v: string | undefined, name: string, usage: string): string {
+  if (v === undefined || v === '') throw new UsageError(`--${name} is required`, usage);
+  return v;
+}
+
+/** Resolves --model (a local path or a pulled hub id) and loads it, saying so when a graph is built. */
+export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined; offline?: boolean | undefined }, usage: string): Promise<Model> {
+  const spec = req(values.model, 'model', usage);
+  const path = await resolveModelPath(spec, { offline: values.offline ?? false });
+  const opts: Parameters<typeof loadModel>[1] = {
+    onEvent: (e) => {
+      if (e.type === 'graph-build') process.stderr.write('');
+      if (e.type === 'graph-ready' && !e.cacheHit) process.stderr.write(`limbic: built ${e.variant} graph for ${spec} in ${(e.ms / 1000).toFixed(1)} s (cached for next time)\n`);
+    },
+  };
+  if (values.threads !== undefined) opts.threads = num(values.threads, 'threads');
+  if (values['cache-dir'] !== undefined) opts.cacheDir = values['cache-dir'];
+  if (values.tokenizer !== undefined) opts.tokenizerPath = values.tokenizer;
+  return loadModel(path, opts);
+}
