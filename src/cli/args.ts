@@ -44,7 +44,8 @@ export function req(v: string | undefined, name: string, usage: string): string 
 /** Resolves --model (a local path or a pulled hub id) and loads it, saying so when a graph is built. */
 export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined; offline?: boolean | undefined }, usage: string): Promise<Model> {
   const spec = req(values.model, 'model', usage);
-  const path = await resolveModelPath(spec, { offline: values.offline ?? false });
+  void values.offline; // resolution never touches the network: hub ids resolve from the local cache
+  const path = await resolveModelPath(spec);
   const opts: Parameters<typeof loadModel>[1] = {
     onEvent: (e) => {
       if (e.type === 'graph-build') process.stderr.write('');
