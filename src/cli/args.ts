@@ -15,12 +15,15 @@ export const MODEL_OPTIONS = {
   threads: { type: 'string' },
   'cache-dir': { type: 'string' },
   tokenizer: { type: 'string' },
-  offline: { type: 'boolean' },
 } as const satisfies OptionSpec;
 
-export function parse<O extends OptionSpec>(argv: string[], options: O, usage: string) {
+type WithHelp<O extends OptionSpec> = O & { help: { type: 'boolean'; short: 'h' } };
+type Parsed<O extends OptionSpec> = ReturnType<typeof parseArgs<{ args: string[]; options: WithHelp<O>; allowPositionals: true; strict: true }>>;
+
+export function parse<O extends OptionSpec>(argv: string[], options: O, usage: string): Parsed<O> {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+    const all = { ...options, help: { type: 'boolean', short: 'h' } } as WithHelp<O>;
+    return parseArgs({ args: argv, options: all, allowPositionals: true, strict: true });
   } catch (err) {
     throw new UsageError((err as Error).message, usage);
   }
@@ -42,9 +45,8 @@ export function req(v: string | undefined, name: string, usage: string): string 
 }
 
 /** Resolves --model (a local path or a pulled hub id) and loads it, saying so when a graph is built. */
-export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined; offline?: boolean | undefined }, usage: string): Promise<Model> {
+export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined }, usage: string): Promise<Model> {
   const spec = req(values.model, 'model', usage);
-  void values.offline; // resolution never touches the network: hub ids resolve from the local cache
   const path = await resolveModelPath(spec);
   const opts: Parameters<typeof loadModel>[1] = {
     onEvent: (e) => {
