@@ -5,6 +5,7 @@
 import * as ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
 import type { ModelConfig } from './config.ts';
+import { archOf } from './architectures.ts';
 import { ContextLengthError, LimbicError, SteeringError, TokenizerError, assert } from './errors.ts';
 import { NEG_INF_MASK, type GraphOptions } from './graph.ts';
 import { GraphCache, variantName, type BuiltGraph } from './graphCache.ts';
@@ -71,6 +72,8 @@ export interface LoadModelOptions extends OpenSourceOptions {
   onEvent?: (e: LoadEvent) => void;
   /** How many graph sessions (variants) stay loaded at once. */
   maxSessions?: number;
+  /** Build graphs without hook outputs (only to measure what hooks cost; capture is then refused). */
+  exposeHooks?: boolean;
 }
 
 /** Per-sequence key/value cache; positions of every slot are kept so masks can be rebuilt. */
@@ -185,7 +188,7 @@ export class Model {
 
   /** Builds (or loads from the cache) the graph variants ahead of use. */
   async warmup(opts: { captureOnlyDepth?: number } = {}): Promise<void> {
-    await this.session({ withCache: true, exposeHooks: true });
+    await this.session({ withCache: true, exposeHooks: this.opts.exposeHooks ?? true });
     if (opts.captureOnlyDepth !== undefined) await this.session({ withCache: false, exposeHooks: true, lastLayer: opts.captureOnlyDepth });
   }
 
@@ -229,7 +232,9 @@ export class Model {
     // Graph variant: capture-only runs stop after the deepest captured block.
     const captureOnly = logitsMode === 'none' && !cache;
     const maxDepth = Math.max(0, ...hooks.map((h) => h.depth));
-    const gopts: GraphOptions = captureOnly && maxDepth < c.nLayers ? { withCache: false, exposeHooks: true, lastLayer: maxDepth } : { withCache: true, exposeHooks: true };
+    const exposeHooks = this.opts.exposeHooks ?? true;
+    if (!exposeHooks && hooks.length) throw new LimbicError('this model was loaded with exposeHooks: false, so nothing can be captured');
+    const gopts: GraphOptions = captureOnly && maxDepth < c.nLayers && exposeHooks ? { withCache: false, exposeHooks, lastLayer: maxDepth } : { withCache: true, exposeHooks };
     const { session, graph } = await this.session(gopts);
     const io = graph.io;
 
@@ -405,12 +410,52 @@ export class Model {
     }
   }
 
+  private unembedCache: Float32Array | null = null;
+
+  /**
+   * Logit lens: pushes residual-stream directions through the unembedding ([V] logits per vector),
+   * optionally through the final norm first (as the model does for its own residual stream).
+   */
+  unembed(vectors: readonly ArrayLike<number>[], opts: { finalNorm?: boolean } = {}): Float32Array[] {
+    const c = this.config;
+    const plan = this.graphs.weightPlan().weights;
+    this.unembedCache ??= (plan.get('unembed') ?? plan.get('embed'))!.read(); // [V, d]
+    const W = this.unembedCache;
+    const spec = archOf(c);
+    const lnW = plan.get('ln_final.w')!.read();
+    const lnB = plan.get('ln_final.b')?.read() ?? null;
+    return vectors.map((v) => {
+      if (v.length !== c.dModel) throw new SteeringError(`vector has width ${v.length}, the model's residual stream has ${c.dModel}`);
+      let x: Float32Array = Float32Array.from(v);
+      if (opts.finalNorm) x = applyNorm(spec.norm, x, lnW, lnB, c.normEps);
+      const out = new Float32Array(c.dVocab);
+      for (let t = 0; t < c.dVocab; t++) {
+        let s = 0;
+        const base = t * c.dModel;
+        for (let i = 0; i < c.dModel; i++) s += W[base + i]! * x[i]!;
+        out[t] = c.finalSoftcap ? Math.tanh(s / c.finalSoftcap) * c.finalSoftcap : s;
+      }
+      return out;
+    });
+  }
+
   /** Releases ONNX Runtime sessions and open weight files. */
   async dispose(): Promise<void> {
     for (const s of this.sessions.values()) await s.session.release();
     this.sessions.clear();
     this.source.weights.close();
   }
+}
+
+/** One norm application in float64 (same kinds as the graph's norms). */
+function applyNorm(kind: 'rms' | 'rmsOnePlus' | 'layernorm', x: Float32Array, w: Float32Array, b: Float32Array | null, eps: number): Float32Array {
+  const n = x.length;
+  let mean = 0;
+  if (kind === 'layernorm') for (let i = 0; i < n; i++) mean += x[i]! / n;
+  let ms = 0;
+  for (let i = 0; i < n; i++) ms += (x[i]! - mean) ** 2 / n;
+  const inv = 1 / Math.sqrt(ms + eps);
+  return x.map((v, i) => (v - mean) * inv * (kind === 'rmsOnePlus' ? 1 + w[i]! : w[i]!) + (b ? b[i]! : 0));
 }
 
 /** Loads a model from a local path (HF directory, llama2.c .bin, GGUF). See hub.ts for hub ids. */
