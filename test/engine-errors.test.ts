@@ -76,7 +76,7 @@ test('hooks, steering and context errors', async () => {
 
 test('a graph build that fails part-way leaves no cache entry behind, and the next build succeeds', async () => {
   const dir = fresh('partial');
-  const src = openModelSource(dir);
+  const src = await openModelSource(dir);
   const realRead = src.weights.read.bind(src.weights);
   let reads = 0;
   src.weights.read = (name: string) => {

@@ -423,7 +423,7 @@ async function send(ctx: Ctx, url: string, method: 'GET' | 'HEAD', headers: Reco
   let current = url;
   for (let hop = 0; hop < 10; hop++) {
     const h: Record<string, string> = { 'accept-encoding': 'identity', 'user-agent': 'limbic (node)', ...headers };
-    if (ctx.token) h.authorization = `Bearer ${ctx.token}`;
+    if (ctx.token && new URL(current).origin === ctx.endpointOrigin) h.authorization = `Bearer ${ctx.token}`;
     const res = await ctx.fetch(current, { method, headers: h, redirect: 'manual', signal: ctx.signal });
     const location = res.headers.get('location');
     if (!isRedirect(res.status) || !location) return res;

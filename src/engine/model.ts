@@ -4,6 +4,7 @@
 // Steering and capture are per call: the model object is never mutated to steer.
 import * as ort from 'onnxruntime-node';
 import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
 import type { ModelConfig } from './config.ts';
 import { archOf } from './architectures.ts';
 import { ContextLengthError, LimbicError, SteeringError, TokenizerError, assert } from './errors.ts';
@@ -411,6 +412,24 @@ export class Model {
   }
 
   private unembedCache: Float32Array | null = null;
+  private hashCache: string | null = null;
+
+  /**
+   * A content hash that tells checkpoints apart cheaply: sha256 over the parsed config and every
+   * norm weight (small, and changed by any fine-tuning), so packs can refuse a different model.
+   */
+  weightsHash(): string {
+    if (!this.hashCache) {
+      const h = createHash('sha256').update(JSON.stringify(this.config));
+      const plan = this.graphs.weightPlan().weights;
+      for (const name of [...plan.keys()].filter((n) => /(^|\.)ln[^.]*\.[wb]$|_norm\.w$/.test(n)).sort()) {
+        const d = plan.get(name)!.read();
+        h.update(name).update(new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
+      }
+      this.hashCache = h.digest('hex').slice(0, 16);
+    }
+    return this.hashCache;
+  }
 
   /**
    * Logit lens: pushes residual-stream directions through the unembedding ([V] logits per vector),
@@ -460,5 +479,5 @@ function applyNorm(kind: 'rms' | 'rmsOnePlus' | 'layernorm', x: Float32Array, w:
 
 /** Loads a model from a local path (HF directory, llama2.c .bin, GGUF). See hub.ts for hub ids. */
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<Model> {
-  return new Model(openModelSource(path, opts), opts);
+  return new Model(await openModelSource(path, opts), opts);
 }

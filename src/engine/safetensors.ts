@@ -164,12 +164,12 @@ export function openSafetensorsDir(dir: string): WeightSource {
   throw new WeightFileError(`no model.safetensors or model.safetensors.index.json in ${dir}`, 'point --model at a Hugging Face model directory, a .gguf file or a llama2.c .bin');
 }
 
-export type SafetensorsDtype = 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
+export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32';
 
 export interface TensorToWrite {
   dtype: SafetensorsDtype;
   shape: number[];
-  data: Float32Array | Uint16Array | BigInt64Array | Int32Array;
+  data: Float64Array | Float32Array | Uint16Array | BigInt64Array | Int32Array;
 }
 
 /** Serialises tensors (sorted by name, as safetensors does) with optional string metadata. */

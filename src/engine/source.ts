@@ -82,12 +82,12 @@ export interface OpenSourceOptions {
 }
 
 /** Opens a local model: a Hugging Face directory, a llama2.c checkpoint (.bin) or a GGUF file. */
-export function openModelSource(path: string, opts: OpenSourceOptions = {}): ModelSource {
+export async function openModelSource(path: string, opts: OpenSourceOptions = {}): Promise<ModelSource> {
   if (!existsSync(path)) throw new WeightFileError(`model path not found: ${path}`, 'give a local directory or file, or a hub id you have pulled (npx limbic pull <id>)');
   const st = statSync(path);
   let src: ModelSource;
   if (st.isDirectory()) src = openHfDir(path);
-  else if (path.endsWith('.gguf')) src = openGguf(path);
+  else if (path.endsWith('.gguf')) src = await openGguf(path);
   else if (path.endsWith('.bin')) src = openLlama2c(path, opts.tokenizerPath);
   else throw new WeightFileError(`cannot tell what kind of model ${path} is`, 'expected a directory with config.json, a .gguf file or a llama2.c .bin');
   src.fingerprint = createHash('sha256').update(JSON.stringify(src.hfConfig)).update(src.fingerprint).digest('hex').slice(0, 20);
