@@ -58,3 +58,14 @@ test('stories260K: greedy continuations reproduce llama2.c run.c token for token
     await m.dispose();
   }
 });
+
+test('stories260K tokenizer: the fast merge loop equals the run.c-style reference encoder on corpus texts', { skip: SKIP_SHARED }, async () => {
+  const { loadLlama2cTokenizer, llama2cEncode } = await import('./reference/index.ts');
+  const { Llama2cTokenizer } = await import('../src/engine/tokenizer.ts');
+  const ref = loadLlama2cTokenizer(join(dir, 'tok512.bin'), 512);
+  const fast = Llama2cTokenizer.fromFile(join(dir, 'tok512.bin'), 512);
+  const { loadDefaultCorpus } = await import('../src/experiments/corpus.ts');
+  const texts = loadDefaultCorpus({ split: 'all' }).records.filter((_, i) => i % 37 === 0).map((r) => r.text);
+  texts.push('', 'a', '  two  spaces ', 'ünïcödé → 漢字 🙂', 'Once upon a time');
+  for (const t of texts) assert.deepEqual(fast.encode(t), llama2cEncode(ref, t, true, false), JSON.stringify(t.slice(0, 40)));
+});

@@ -146,30 +146,78 @@ export class Llama2cTokenizer implements TextTokenizer {
     if (text.length === 0) return ids;
     const toks: number[] = [this.lookup.get(' ')!];
     const bytes = new TextEncoder().encode(text);
+    const dec = new TextDecoder();
     for (let i = 0; i < bytes.length; ) {
       let j = i + 1;
       while (j < bytes.length && (bytes[j]! & 0xc0) === 0x80 && j - i < 4) j++;
-      const ch = new TextDecoder().decode(bytes.subarray(i, j));
+      const ch = dec.decode(bytes.subarray(i, j));
       const id = this.lookup.get(ch);
       if (id !== undefined) toks.push(id);
       else for (let b = i; b < j; b++) toks.push(bytes[b]! + 3);
       i = j;
     }
-    for (;;) {
-      let best = -1e10;
-      let bestId = -1;
-      let bestIdx = -1;
-      for (let i = 0; i < toks.length - 1; i++) {
-        const id = this.lookup.get(this.vocab[toks[i]!]! + this.vocab[toks[i + 1]!]!);
-        if (id !== undefined && this.scores[id]! > best) {
-          best = this.scores[id]!;
-          bestId = id;
-          bestIdx = i;
+    return ids.concat(this.mergeAll(toks));
+  }
+
+  /**
+   * Greedy merges in run.c's order (highest score first, leftmost on ties), with a linked list and
+   * a binary heap of candidate pairs instead of run.c's rescans, so long texts stay linear-ish.
+   */
+  private mergeAll(toks: number[]): number[] {
+    const n = toks.length;
+    const id = toks.slice();
+    const next = Array.from({ length: n }, (_, i) => (i + 1 < n ? i + 1 : -1));
+    const prev = Array.from({ length: n }, (_, i) => i - 1);
+    const alive = new Array<boolean>(n).fill(true);
+    type Cand = { score: number; left: number; right: number; leftId: number; rightId: number; merged: number };
+    const heap: Cand[] = [];
+    const better = (a: Cand, b: Cand) => a.score > b.score || (a.score === b.score && a.left < b.left);
+    const push = (c: Cand) => {
+      heap.push(c);
+      for (let i = heap.length - 1; i > 0; ) {
+        const p = (i - 1) >> 1;
+        if (!better(heap[i]!, heap[p]!)) break;
+        [heap[i], heap[p]] = [heap[p]!, heap[i]!];
+        i = p;
+      }
+    };
+    const pop = (): Cand | undefined => {
+      const top = heap[0];
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let b = i;
+          if (l < heap.length && better(heap[l]!, heap[b]!)) b = l;
+          if (r < heap.length && better(heap[r]!, heap[b]!)) b = r;
+          if (b === i) break;
+          [heap[i], heap[b]] = [heap[b]!, heap[i]!];
+          i = b;
         }
       }
-      if (bestIdx < 0) break;
-      toks.splice(bestIdx, 2, bestId);
+      return top;
+    };
+    const consider = (left: number) => {
+      const right = left >= 0 ? next[left]! : -1;
+      if (left < 0 || right < 0) return;
+      const merged = this.lookup.get(this.vocab[id[left]!]! + this.vocab[id[right]!]!);
+      if (merged !== undefined) push({ score: this.scores[merged]!, left, right, leftId: id[left]!, rightId: id[right]!, merged });
+    };
+    for (let i = 0; i + 1 < n; i++) consider(i);
+    for (let c = pop(); c; c = pop()) {
+      if (!alive[c.left] || !alive[c.right] || next[c.left] !== c.right || id[c.left] !== c.leftId || id[c.right] !== c.rightId) continue;
+      id[c.left] = c.merged;
+      alive[c.right] = false;
+      next[c.left] = next[c.right]!;
+      if (next[c.right]! >= 0) prev[next[c.right]!] = c.left;
+      consider(prev[c.left]!);
+      consider(c.left);
     }
+    const out: number[] = [];
+    for (let i = 0; i >= 0 && i < n; i = next[i]!) out.push(id[i]!);
+    return out;
     return ids.concat(toks);
   }
 
