@@ -218,7 +218,6 @@ export class Llama2cTokenizer implements TextTokenizer {
     const out: number[] = [];
     for (let i = 0; i >= 0 && i < n; i = next[i]!) out.push(id[i]!);
     return out;
-    return ids.concat(toks);
   }
 
   private piece(prev: number, id: number): Uint8Array {

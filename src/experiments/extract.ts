@@ -16,7 +16,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { LimbicError } from '../engine/errors.ts';
 import type { Model } from '../engine/model.ts';
 import { SafetensorsFile, writeSafetensors } from '../engine/safetensors.ts';
-import { componentsForVariance, matrix, normalize, pca, projectOutVector, row, RunningMean, dot, norm, type Matrix } from '../vectors/math.ts';
+import { componentsForVariance, matrix, normalize, pca, projectOutVector, row, RunningMean, type Matrix } from '../vectors/math.ts';
 import { PACK_FORMAT, PACK_VERSION, VectorPack, type PackMeta } from '../vectors/pack.ts';
 import type { Corpus, CorpusRecord } from './corpus.ts';
 
@@ -219,7 +219,15 @@ export async function extractVectors(model: ExtractModel, corpus: Corpus, opts: 
       layers.forEach((l, li) => {
         const a = r.captures.get(`blocks.${l}.hook_resid_post`)!; // [B, T, d]
         const T = a.dims[1]!;
-        for (let t = 1; t < len; t++) st.normSum[li]! += norm(a.data.subarray((b * T + t) * d, (b * T + t + 1) * d));
+        const x = a.data;
+        let total = 0;
+        for (let t = 1; t < len; t++) {
+          const off = (b * T + t) * d;
+          let nx = 0;
+          for (let i = 0; i < d; i++) nx += x[off + i]! * x[off + i]!;
+          total += Math.sqrt(nx);
+        }
+        st.normSum[li]! += total;
       });
       st.normCount += Math.max(0, len - 1);
       st.tokens += len;
@@ -231,9 +239,12 @@ export async function extractVectors(model: ExtractModel, corpus: Corpus, opts: 
       layers.forEach((l, li) => {
         const a = r.captures.get(`blocks.${l}.hook_resid_post`)!;
         const T = a.dims[1]!;
-        const mean = new RunningMean(d);
-        for (let t = startToken; t < len; t++) mean.add(a.data.subarray((b * T + t) * d, (b * T + t + 1) * d));
-        const m = mean.mean();
+        const m = new Float64Array(d); // mean over tokens [startToken, len)
+        for (let t = startToken; t < len; t++) {
+          const off = (b * T + t) * d;
+          for (let i = 0; i < d; i++) m[i]! += a.data[off + i]!;
+        }
+        for (let i = 0; i < d; i++) m[i]! /= len - startToken;
         if (job.kind === 'story') {
           const base = (job.emotion * L + li) * d;
           for (let i = 0; i < d; i++) st.sums[base + i]! += m[i]!;
@@ -298,11 +309,18 @@ export async function extractVectors(model: ExtractModel, corpus: Corpus, opts: 
       layers.forEach((l, li) => {
         const a = r.captures.get(`blocks.${l}.hook_resid_post`)!;
         const T = a.dims[1]!;
+        const x = a.data;
+        const u = units[li]!.data;
         for (let t = from; t < len; t++) {
-          const x = a.data.subarray((b * T + t) * d, (b * T + t + 1) * d);
-          const nx = norm(x) || 1;
+          const off = (b * T + t) * d;
+          let nx = 0;
+          for (let i = 0; i < d; i++) nx += x[off + i]! * x[off + i]!;
+          nx = Math.sqrt(nx) || 1;
           for (let e = 0; e < E; e++) {
-            const c = dot(x, row(units[li]!, e)) / nx;
+            let p = 0;
+            const ue = e * d;
+            for (let i = 0; i < d; i++) p += x[off + i]! * u[ue + i]!;
+            const c = p / nx;
             st.cosSum[li * E + e]! += c;
             st.cosSq[li * E + e]! += c * c;
           }
