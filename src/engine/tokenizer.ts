@@ -244,7 +244,7 @@ export class Llama2cTokenizer implements TextTokenizer {
   }
 
   tokenText(id: number): string {
-    return this.vocab[id] ?? '';
+    return new TextDecoder().decode(this.piece(-1, id));
   }
 
   applyChatTemplate(): string {
