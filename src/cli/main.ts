@@ -12,7 +12,12 @@ const COMMANDS: Record<string, Command> = {
   generate: { summary: 'generate text (sampling, streaming, chat templates)', run: async (a) => (await import('./commands/generate.ts')).run(a) },
   capture: { summary: 'capture residual-stream activations at hook points', run: async (a) => (await import('./commands/capture.ts')).run(a) },
   pull: { summary: 'download a model from the Hugging Face Hub into the local cache', run: async (a) => (await import('./commands/pull.ts')).run(a) },
+  extract: { summary: 'extract emotion vectors into a vector pack (paper recipe)', run: async (a) => (await import('./commands/extract.ts')).run(a) },
+  probe: { summary: 'per-token emotion read-outs of a text (terminal heatmap, JSON, HTML)', run: async (a) => (await import('./commands/probe.ts')).run(a) },
+  pack: { summary: 'inspect a vector pack or export it as llama.cpp control vectors (GGUF)', run: async (a) => (await import('./commands/pack.ts')).run(a) },
   info: { summary: 'show a model\'s config, hook names and graph cache', run: async (a) => (await import('./commands/info.ts')).run(a) },
+  analyze: { summary: 'validate a vector pack: PCA vs valence/arousal norms, clusters, logit lens, layer sweep, HTML report', run: async (a) => (await import('./commands/analyze.ts')).run(a) },
+  stories: { summary: 'write emotion stories and neutral dialogues with an instruct model (corpus JSONL)', run: async (a) => (await import('./commands/stories.ts')).run(a) },
 };
 
 function help(): string {

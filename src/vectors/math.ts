@@ -102,10 +102,12 @@ export function symmetricEigen(a: Float64Array, n: number, maxSweeps = 100): { v
   const A = Float64Array.from(a);
   const V = new Float64Array(n * n);
   for (let i = 0; i < n; i++) V[i * n + i] = 1;
+  let total = 0;
+  for (let i = 0; i < n * n; i++) total += A[i]! ** 2;
   for (let sweep = 0; sweep < maxSweeps; sweep++) {
     let off = 0;
     for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += A[p * n + q]! ** 2;
-    if (off < 1e-22) break;
+    if (off <= 1e-26 * total || off < 1e-300) break; // relative: scale-free convergence
     for (let p = 0; p < n - 1; p++) {
       for (let q = p + 1; q < n; q++) {
         const apq = A[p * n + q]!;
