@@ -626,7 +626,7 @@ export function shortestF32(x: number): number {
 
 /** Recovers the llama3 rope_scaling that produced a rope_freqs tensor (low/high factors assumed 1/4 as in Llama 3.x). */
 function llama3ScalingFromFactors(f: Float32Array, theta: number, headDim: number, origHint: number | undefined): Record<string, unknown> | null {
-  const factor = shortestF32(Math.max(...f));
+  const factor = shortestF32(f.reduce((m: number, x: number) => Math.max(m, x), -Infinity));
   if (Math.abs(factor - 1) < 1e-6) return null;
   const low = 1;
   const high = 4;

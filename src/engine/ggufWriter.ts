@@ -414,7 +414,8 @@ export function ggufTokenizerMetadata(dir: string, vocabSize: number): Record<st
   const byId = new Map<number, string>();
   for (const [t, i] of Object.entries(vocab)) byId.set(i, t);
   for (const t of addedList) byId.set(t.id, t.content);
-  const maxId = Math.max(-1, ...byId.keys());
+  let maxId = -1;
+  for (const id of byId.keys()) if (id > maxId) maxId = id;
   if (maxId >= vocabSize) throw new TokenizerError(`tokenizer.json has token id ${maxId} but the model's vocab_size is ${vocabSize}`, 'is the tokenizer from this model?');
   const unk = tokenText(tc['unk_token']) ?? (typeof model['unk_token'] === 'string' ? (model['unk_token'] as string) : null);
   const tokens: string[] = [];

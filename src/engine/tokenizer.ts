@@ -54,7 +54,7 @@ export class HfTokenizer implements TextTokenizer {
     const vocab = model?.['vocab'];
     const added = (tokenizerJson['added_tokens'] as { id: number }[] | undefined) ?? [];
     const vocabCount = Array.isArray(vocab) ? vocab.length : vocab && typeof vocab === 'object' ? Object.keys(vocab).length : 0;
-    this.vocabSize = Math.max(vocabCount, ...added.map((t) => t.id + 1));
+    this.vocabSize = added.reduce((m, t) => Math.max(m, t.id + 1), vocabCount);
     this.specials = {};
     for (const k of ['bos_token', 'eos_token', 'unk_token', 'pad_token']) {
       const c = tokenContent(tokenizerConfig[k]);

@@ -1,0 +1,69 @@
+// One benchmark configuration of limbic's engine, run in its own process so that peak memory
+// (maxRSS) belongs to it alone. Prints one JSON line of figures.
+import { loadModel, KVCache, type Model } from '../src/engine/model.ts';
+
+const [dir, threadsArg, cacheDir, promptArg, decodeArg, repsArg] = process.argv.slice(2);
+const threads = Number(threadsArg);
+const promptLen = Number(promptArg ?? 256);
+const decodeSteps = Number(decodeArg ?? 32);
+const reps = Number(repsArg ?? 3);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function prefillMs(m: Model, ids: number[], capture: string[]): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < reps + 1; i++) {
+    const t0 = performance.now();
+    await m.forward(ids, { capture, logits: 'last' });
+    if (i > 0) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function decodeMs(m: Model, ids: number[]): Promise<number> {
+  const cache = new KVCache();
+  await m.forward(ids, { cache, logits: 'last' });
+  const times: number[] = [];
+  for (let i = 0; i < decodeSteps; i++) {
+    const t0 = performance.now();
+    await m.forward([ids[i % ids.length]!], { cache, logits: 'last' });
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+const ids = Array.from({ length: promptLen }, (_, i) => (i * 7919 + 13) % 150000);
+let t0 = performance.now();
+const hooked = await loadModel(dir!, { threads, cacheDir: cacheDir!, maxSessions: 1 });
+await hooked.warmup();
+const loadMs = performance.now() - t0;
+const all = Array.from({ length: hooked.config.nLayers }, (_, l) => `blocks.${l}.hook_resid_post`);
+const prefillCapture = await prefillMs(hooked, ids, all);
+const prefillHooksAvailable = await prefillMs(hooked, ids, []);
+const decodeHooked = await decodeMs(hooked, ids);
+await hooked.dispose();
+t0 = performance.now();
+const plain = await loadModel(dir!, { threads, cacheDir: cacheDir!, exposeHooks: false, maxSessions: 1 });
+await plain.warmup();
+const loadPlainMs = performance.now() - t0;
+const prefillPlain = await prefillMs(plain, ids, []);
+const decodePlain = await decodeMs(plain, ids);
+await plain.dispose();
+process.stdout.write(
+  `${JSON.stringify({
+    threads,
+    promptLen,
+    loadMs,
+    loadPlainMs,
+    prefillCaptureMs: prefillCapture,
+    prefillCaptureTokPerS: (promptLen / prefillCapture) * 1000,
+    prefillHooksIdleMs: prefillHooksAvailable,
+    prefillNoHooksMs: prefillPlain,
+    decodeMsPerTok: decodeHooked,
+    decodeNoHooksMsPerTok: decodePlain,
+    peakRssMB: process.resourceUsage().maxRSS / 1024,
+  })}\n`,
+);

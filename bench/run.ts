@@ -1,0 +1,94 @@
+// `npm run bench`: engine speed and memory on a random-weight model with the real shape of
+// Qwen2.5-0.5B, next to llama.cpp (node-llama-cpp, same model as GGUF F32) measured in the same run,
+// because these machines are shared and noisy. Figures: prefill tokens/s (256 tokens, every
+// resid_post captured), decode ms/token, peak memory, load time, for 1 and 2 threads; the cost of
+// hooks (hooks on vs a graph without hook outputs); extraction throughput.
+// Options: --json, --threads 1,2, --prompt 256, --decode 32, --reps 3, --no-llamacpp, --small.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { writeQwen05bShaped } from './makeModel.ts';
+import { hfDirToGguf } from '../src/engine/ggufWriter.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values } = parseArgs({
+  options: {
+    json: { type: 'boolean' },
+    threads: { type: 'string', default: '1,2' },
+    prompt: { type: 'string', default: '256' },
+    decode: { type: 'string', default: '32' },
+    reps: { type: 'string', default: '3' },
+    'no-llamacpp': { type: 'boolean' },
+    small: { type: 'boolean' },
+    extraction: { type: 'string', default: '24' },
+  },
+});
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const LLAMA_CPP_VERSION = '3.22.1';
+
+function ensureLlamaCpp(): boolean {
+  const deps = join(here, '.deps');
+  if (existsSync(join(deps, 'node_modules', 'node-llama-cpp'))) return true;
+  log(`installing node-llama-cpp@${LLAMA_CPP_VERSION} into bench/.deps (bench-only, first use)...`);
+  mkdirSync(deps, { recursive: true });
+  if (!existsSync(join(deps, 'package.json'))) execFileSync('npm', ['init', '-y'], { cwd: deps, stdio: 'ignore' });
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', `node-llama-cpp@${LLAMA_CPP_VERSION}`], { cwd: deps, stdio: ['ignore', 'ignore', 'inherit'] });
+  return r.status === 0;
+}
+
+function worker(cmd: string[], label: string): Record<string, number> | null {
+  log(`running ${label}...`);
+  const r = spawnSync(process.execPath, cmd, { encoding: 'utf8', maxBuffer: 1 << 24 });
+  if (r.status !== 0) {
+    log(`${label} failed:\n${r.stderr.slice(-2000)}`);
+    return null;
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as Record<string, number>;
+}
+
+const modelDir = join(here, '.models', values.small ? 'qwen2.5-0.5b-shaped-small' : 'qwen2.5-0.5b-shaped');
+log(`model: ${modelDir} (random weights, Qwen2.5-0.5B shape${values.small ? ', 4 layers' : ''})`);
+writeQwen05bShaped(modelDir, values.small ? { num_hidden_layers: 4 } : {});
+const cacheDir = join(here, '.cache');
+const threads = values.threads.split(',').map(Number);
+const results: Record<string, unknown> = { model: 'Qwen2.5-0.5B shape (random weights, fp32)', prompt: Number(values.prompt), decodeSteps: Number(values.decode), date: new Date().toISOString() };
+const rows: Record<string, unknown>[] = [];
+let gguf: string | null = null;
+if (!values['no-llamacpp'] && ensureLlamaCpp()) {
+  gguf = join(modelDir, 'model.F32.gguf');
+  if (!existsSync(gguf)) {
+    log('writing the same model as GGUF F32 for llama.cpp...');
+    await hfDirToGguf(modelDir, gguf, { dtype: 'F32' });
+  }
+}
+for (const t of threads) {
+  const lim = worker(['--import', 'tsx', join(here, 'limbicWorker.ts'), modelDir, String(t), cacheDir, values.prompt, values.decode, values.reps], `limbic, ${t} thread(s)`);
+  const llc = gguf ? worker([join(here, 'llamacppWorker.mjs'), gguf, String(t), values.prompt, values.decode, values.reps], `llama.cpp, ${t} thread(s)`) : null;
+  rows.push({ threads: t, limbic: lim, llamacpp: llc });
+}
+results['runs'] = rows;
+const ext = worker(['--import', 'tsx', join(here, 'extractWorker.ts'), modelDir, String(threads[threads.length - 1]), cacheDir, values.extraction], 'extraction throughput');
+results['extraction'] = ext;
+
+if (values.json) process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
+else {
+  const f = (v: unknown, d = 1) => (typeof v === 'number' ? v.toFixed(d) : '-');
+  const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
+  const lines = [`limbic vs llama.cpp (F32, same model, same run) - ${results['model']}`, ''];
+  lines.push('threads | metric                         | limbic    | llama.cpp | ratio');
+  for (const r of rows as { threads: number; limbic: Record<string, number> | null; llamacpp: Record<string, number> | null }[]) {
+    const L = r.limbic ?? {};
+    const C = r.llamacpp ?? {};
+    lines.push(`${r.threads}       | prefill tok/s (all resid_post) | ${f(L['prefillCaptureTokPerS']).padStart(9)} | ${f(C['prefillTokPerS']).padStart(9)} | ${ratio(L['prefillCaptureTokPerS'], C['prefillTokPerS'])} (higher is better for limbic)`);
+    lines.push(`${r.threads}       | decode ms/token                | ${f(L['decodeMsPerTok']).padStart(9)} | ${f(C['decodeMsPerTok']).padStart(9)} | ${ratio(L['decodeMsPerTok'], C['decodeMsPerTok'])} (lower is better for limbic)`);
+    lines.push(`${r.threads}       | peak RSS MB                    | ${f(L['peakRssMB'], 0).padStart(9)} | ${f(C['peakRssMB'], 0).padStart(9)} |`);
+    lines.push(`${r.threads}       | load ms (cached graph)         | ${f(L['loadPlainMs'], 0).padStart(9)} | ${f(C['loadMs'], 0).padStart(9)} |`);
+    const hookCost = typeof L['prefillHooksIdleMs'] === 'number' ? (L['prefillHooksIdleMs'] / L['prefillNoHooksMs']! - 1) * 100 : NaN;
+    const decodeHookCost = typeof L['decodeMsPerTok'] === 'number' ? (L['decodeMsPerTok'] / L['decodeNoHooksMsPerTok']! - 1) * 100 : NaN;
+    lines.push(`${r.threads}       | hooks cost (prefill / decode)  | ${f(hookCost)}% / ${f(decodeHookCost)}% (graph with hook outputs vs without; capture itself: ${f((L['prefillCaptureMs']! / L['prefillNoHooksMs']! - 1) * 100)}%)`);
+  }
+  if (ext) lines.push('', `extraction: ${f(ext['storiesPerSecond'], 2)} stories/s, ${f(ext['tokensPerSecond'], 0)} tokens/s at ${ext['threads']} thread(s); 171 x 10 stories projected: ${f(ext['projected1710Minutes'], 1)} min`);
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
