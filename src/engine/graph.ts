@@ -19,6 +19,7 @@ import { assert } from './errors.ts';
 import { attr } from './onnx/proto.ts';
 import type { GraphBuilder } from './onnx/builder.ts';
 import { transpose2d, type InternalWeight } from './weights.ts';
+import { quantizeMatrix, type QuantSpec } from './quantize.ts';
 
 export interface GraphOptions {
   /** Build blocks 0..lastLayer only and no logits (capture-only runs). */
@@ -27,6 +28,8 @@ export interface GraphOptions {
   withCache: boolean;
   /** Expose hook outputs (false only for benchmarking the cost of hooks). */
   exposeHooks: boolean;
+  /** Opt-in weight quantization of every projection and the LM head (MatMulNBits); fp32 when absent. */
+  quant?: QuantSpec | null;
 }
 
 /** Names of the graph's inputs and outputs, for the session layer. */
@@ -59,6 +62,10 @@ class Weights {
   }
   /** Concatenates [in, out_i] matrices (or [out_i] vectors) along the output axis. */
   addConcat(name: string, parts: string[]): string {
+    const { data, dims } = this.concatData(parts);
+    return this.g.tensor(name, 'float32', dims, data);
+  }
+  concatData(parts: string[]): { data: Float32Array; dims: number[] } {
     const ws = parts.map((p) => this.get(p));
     const rows = ws[0]!.dims.length === 2 ? ws[0]!.dims[0]! : 1;
     const cols = ws.map((w) => w.dims[w.dims.length - 1]!);
@@ -71,7 +78,7 @@ class Weights {
       for (let r = 0; r < rows; r++) out.set(d.subarray(r * c, (r + 1) * c), r * total + at);
       at += c;
     });
-    return this.g.tensor(name, 'float32', ws[0]!.dims.length === 2 ? [rows, total] : [total], out);
+    return { data: out, dims: ws[0]!.dims.length === 2 ? [rows, total] : [total] };
   }
 }
 
@@ -104,6 +111,21 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   const linear = (x: string, w: string, b: string | null): string => {
     const y = g.op1('MatMul', [x, w]);
     return b ? g.op1('Add', [y, b]) : y;
+  };
+  /** x @ W (+ b) for a weight given by name or by concatenated parts; quantized when opts.quant. */
+  const project = (x: string, name: string, parts: string[] | null, bias: string | null): string => {
+    const q = opts.quant;
+    if (!q) return linear(x, parts ? W.addConcat(name, parts) : W.add(name), bias);
+    const { data, dims } = parts ? W.concatData(parts) : { data: W.get(name).read(), dims: W.get(name).dims };
+    return quantLinear(x, name, data, dims[0]!, dims[1]!, bias);
+  };
+  const quantLinear = (x: string, name: string, data: Float32Array, K: number, N: number, bias: string | null): string => {
+    const q = opts.quant!;
+    const m = quantizeMatrix(data, K, N, q);
+    const B = g.tensor(`${name}.q${q.bits}`, 'uint8', [N, m.kBlocks, m.blobSize], m.packed);
+    const scales = g.tensor(`${name}.scales`, 'float32', [N * m.kBlocks], m.scales);
+    const y = g.op1('MatMulNBits', [x, B, scales], { K: attr.int(K), N: attr.int(N), bits: attr.int(q.bits), block_size: attr.int(q.blockSize), accuracy_level: attr.int(0) }, { domain: 'com.microsoft' });
+    return bias ? g.op1('Add', [y, bias]) : y;
   };
   const act = (x: string): string =>
     spec.act === 'silu' ? g.op1('Mul', [x, g.op1('Sigmoid', [x])]) : g.op1('Gelu', [x], { approximate: attr.string('tanh') });
@@ -160,9 +182,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const sliding = cfg.layerTypes[l] === 'sliding';
     // ---- attention
     const h = norm(x, `${p}.ln1`, d);                                                    // [B, T, d]
-    const wqkv = W.addConcat(`${p}.attn.qkv.w`, [`${p}.attn.q.w`, `${p}.attn.k.w`, `${p}.attn.v.w`]); // [d, qDim + 2 kvDim]
     const bqkv = cfg.qkvBias ? W.addConcat(`${p}.attn.qkv.b`, [`${p}.attn.q.b`, `${p}.attn.k.b`, `${p}.attn.v.b`]) : null;
-    const qkv = linear(h, wqkv, bqkv);                                                   // [B, T, qDim + 2 kvDim]
+    const qkv = project(h, `${p}.attn.qkv.w`, [`${p}.attn.q.w`, `${p}.attn.k.w`, `${p}.attn.v.w`], bqkv); // [B, T, qDim + 2 kvDim]
     const [qf, kf, vf] = g.op('Split', [qkv, g.constI64([qDim, kvDim, kvDim])], { axis: attr.int(-1) }, { nOut: 3 });
     let q = g.op1('Reshape', [qf!, g.constI64([0, 0, Hq, D])]);                           // [B, T, Hq, D]
     let k = g.op1('Reshape', [kf!, g.constI64([0, 0, Hkv, D])]);                          // [B, T, Hkv, D]
@@ -198,7 +219,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const pg = g.op1('Reshape', [probs, g.constI64([0, Hkv, -1, 0])]);                  // [B, Hkv, g*T, S]
     const ctx = g.op1('Reshape', [g.op1('MatMul', [pg, v]), g.constI64([0, Hq, -1, D])]); // [B, Hq, T, D]
     const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, qDim])]); // [B, T, qDim]
-    let a = linear(merged, W.add(`${p}.attn.o.w`), cfg.oBias ? W.add(`${p}.attn.o.b`) : null); // [B, T, d]
+    let a = project(merged, `${p}.attn.o.w`, null, cfg.oBias ? W.add(`${p}.attn.o.b`) : null); // [B, T, d]
     if (spec.sandwichNorms) a = norm(a, `${p}.ln1_post`, d);
     a = hook(a, `${p}.hook_attn_out`);
     x = hook(g.op1('Add', [x, a]), `${p}.hook_resid_mid`);                              // [B, T, d]
@@ -207,14 +228,14 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const h2 = norm(x, `${p}.ln2`, d);
     let m: string;
     if (spec.gatedMlp) {
-      const wgu = W.addConcat(`${p}.mlp.gate_up.w`, [`${p}.mlp.gate.w`, `${p}.mlp.up.w`]); // [d, 2 dMlp]
       const bgu = cfg.mlpBias ? W.addConcat(`${p}.mlp.gate_up.b`, [`${p}.mlp.gate.b`, `${p}.mlp.up.b`]) : null;
-      const [gate, up] = g.op('Split', [linear(h2, wgu, bgu), g.constI64([cfg.dMlp, cfg.dMlp])], { axis: attr.int(-1) }, { nOut: 2 });
+      const gateUp = project(h2, `${p}.mlp.gate_up.w`, [`${p}.mlp.gate.w`, `${p}.mlp.up.w`], bgu); // [B, T, 2 dMlp]
+      const [gate, up] = g.op('Split', [gateUp, g.constI64([cfg.dMlp, cfg.dMlp])], { axis: attr.int(-1) }, { nOut: 2 });
       m = g.op1('Mul', [act(gate!), up!]);                                                // [B, T, dMlp]
     } else {
-      m = act(linear(h2, W.add(`${p}.mlp.up.w`), cfg.mlpBias ? W.add(`${p}.mlp.up.b`) : null));
+      m = act(project(h2, `${p}.mlp.up.w`, null, cfg.mlpBias ? W.add(`${p}.mlp.up.b`) : null));
     }
-    m = linear(m, W.add(`${p}.mlp.down.w`), cfg.mlpBias ? W.add(`${p}.mlp.down.b`) : null); // [B, T, d]
+    m = project(m, `${p}.mlp.down.w`, null, cfg.mlpBias ? W.add(`${p}.mlp.down.b`) : null); // [B, T, d]
     if (spec.sandwichNorms) m = norm(m, `${p}.ln2_post`, d);
     m = hook(m, `${p}.hook_mlp_out`);
     const steer = inp(`steer.${l}`, 'float32', ['SB', 'ST', d]);
@@ -229,8 +250,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const picked = g.op1('GatherND', [hn, g.op1('Unsqueeze', [idx, g.constI64([-1])])], { batch_dims: attr.int(1) }); // [B, K, d]
     const unembedName = W.has('unembed') ? 'unembed' : 'embed';
     const wu = W.get(unembedName);
-    const wuT = g.tensor('unembed.T', 'float32', [d, cfg.dVocab], transpose2d(wu.read(), cfg.dVocab, d)); // [d, V]
-    let logits = g.op1('MatMul', [picked, wuT]);                                          // [B, K, V]
+    const wuData = transpose2d(wu.read(), cfg.dVocab, d); // [d, V]
+    let logits = opts.quant ? quantLinear(picked, 'unembed.T', wuData, d, cfg.dVocab, null) : g.op1('MatMul', [picked, g.tensor('unembed.T', 'float32', [d, cfg.dVocab], wuData)]); // [B, K, V]
     if (cfg.finalSoftcap) logits = softcap(logits, cfg.finalSoftcap);
     g.op1('Identity', [logits], {}, { output: 'logits' });
     g.output('logits', 'float32', ['B', 'K', cfg.dVocab]);

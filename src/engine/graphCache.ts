@@ -17,7 +17,6 @@ import { planWeights, type WeightPlan } from './weights.ts';
 
 /** Bump when the graph layout changes, to invalidate old cache entries. */
 export const GRAPH_FORMAT_VERSION = 3;
-const WEIGHTS_FILE = 'weights.bin';
 
 export function defaultCacheRoot(): string {
   return process.env['LIMBIC_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'limbic');
@@ -26,18 +25,27 @@ export function defaultCacheRoot(): string {
 /** Computes the offsets the real sink would give, without writing. */
 class DrySink implements WeightSink {
   private offset = 0;
-  constructor(private readonly align = 4096) {}
+  constructor(private readonly file: string, private readonly align = 4096) {}
   append(bytes: Uint8Array): { location: string; offset: number; length: number } {
     this.offset += (this.align - (this.offset % this.align)) % this.align;
     const at = this.offset;
     this.offset += bytes.byteLength;
-    return { location: WEIGHTS_FILE, offset: at, length: bytes.byteLength };
+    return { location: this.file, offset: at, length: bytes.byteLength };
   }
   close(): void {}
 }
 
 export function variantName(o: GraphOptions): string {
-  return `${o.lastLayer === undefined ? 'full' : `upto${o.lastLayer}`}${o.withCache ? '-kv' : ''}${o.exposeHooks ? '' : '-nohooks'}`;
+  return `${o.lastLayer === undefined ? 'full' : `upto${o.lastLayer}`}${o.withCache ? '-kv' : ''}${o.exposeHooks ? '' : '-nohooks'}${quantSuffix(o)}`;
+}
+
+function quantSuffix(o: GraphOptions): string {
+  return o.quant ? `-q${o.quant.bits}b${o.quant.blockSize}` : '';
+}
+
+/** Each weight precision has its own weights file (variants of one precision share it). */
+function weightsFile(o: GraphOptions): string {
+  return `weights${quantSuffix(o)}.bin`;
 }
 
 export interface BuiltGraph {
@@ -67,16 +75,17 @@ export class GraphCache {
     const onnxPath = join(this.dir, `${name}.onnx`);
     const ioPath = join(this.dir, `${name}.io.json`);
     const plan = this.weightPlan();
-    if (existsSync(onnxPath) && existsSync(ioPath) && existsSync(join(this.dir, WEIGHTS_FILE))) {
+    const file = weightsFile(opts);
+    if (existsSync(onnxPath) && existsSync(ioPath) && existsSync(join(this.dir, file))) {
       return { path: onnxPath, io: JSON.parse(readFileSync(ioPath, 'utf8')) as GraphIo, cacheHit: true };
     }
     mkdirSync(this.dir, { recursive: true });
-    const weightsPath = join(this.dir, WEIGHTS_FILE);
+    const weightsPath = join(this.dir, file);
     const writeWeights = !existsSync(weightsPath);
     const tmpWeights = `${weightsPath}.tmp-${process.pid}`;
     // The first build writes the full weight set, so every later variant finds its prefix there.
     const buildOpts: GraphOptions = writeWeights ? { ...opts, lastLayer: undefined } : opts;
-    const sink: WeightSink = writeWeights ? new FileWeightSink(tmpWeights, WEIGHTS_FILE) : new DrySink();
+    const sink: WeightSink = writeWeights ? new FileWeightSink(tmpWeights, file) : new DrySink(file);
     try {
       const g = new GraphBuilder(sink);
       const io = buildTransformerGraph(g, this.source.config, archOf(this.source.config), plan.weights, buildOpts);

@@ -10,6 +10,7 @@ import { archOf } from './architectures.ts';
 import { ContextLengthError, LimbicError, SteeringError, TokenizerError, assert } from './errors.ts';
 import { NEG_INF_MASK, type GraphOptions } from './graph.ts';
 import { GraphCache, variantName, type BuiltGraph } from './graphCache.ts';
+import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
 import { makeRng, sampleToken, logSoftmax, type SamplingOptions } from './sampling.ts';
 import { openModelSource, type ModelSource, type OpenSourceOptions } from './source.ts';
@@ -75,6 +76,8 @@ export interface LoadModelOptions extends OpenSourceOptions {
   maxSessions?: number;
   /** Build graphs without hook outputs (only to measure what hooks cost; capture is then refused). */
   exposeHooks?: boolean;
+  /** Opt-in weight quantization (MatMulNBits, 8 or 4 bits) to save memory; fp32 is the default and the reference. */
+  quantize?: QuantSpec | null;
 }
 
 /** Per-sequence key/value cache; positions of every slot are kept so masks can be rebuilt. */
@@ -189,8 +192,9 @@ export class Model {
 
   /** Builds (or loads from the cache) the graph variants ahead of use. */
   async warmup(opts: { captureOnlyDepth?: number } = {}): Promise<void> {
-    await this.session({ withCache: true, exposeHooks: this.opts.exposeHooks ?? true });
-    if (opts.captureOnlyDepth !== undefined) await this.session({ withCache: false, exposeHooks: true, lastLayer: opts.captureOnlyDepth });
+    const quant = this.opts.quantize ?? null;
+    await this.session({ withCache: true, exposeHooks: this.opts.exposeHooks ?? true, quant });
+    if (opts.captureOnlyDepth !== undefined) await this.session({ withCache: false, exposeHooks: true, lastLayer: opts.captureOnlyDepth, quant });
   }
 
   /** Validates hook names (throws HookNameError with suggestions). */
@@ -235,7 +239,8 @@ export class Model {
     const maxDepth = Math.max(0, ...hooks.map((h) => h.depth));
     const exposeHooks = this.opts.exposeHooks ?? true;
     if (!exposeHooks && hooks.length) throw new LimbicError('this model was loaded with exposeHooks: false, so nothing can be captured');
-    const gopts: GraphOptions = captureOnly && maxDepth < c.nLayers && exposeHooks ? { withCache: false, exposeHooks, lastLayer: maxDepth } : { withCache: true, exposeHooks };
+    const quant = this.opts.quantize ?? null;
+    const gopts: GraphOptions = captureOnly && maxDepth < c.nLayers && exposeHooks ? { withCache: false, exposeHooks, lastLayer: maxDepth, quant } : { withCache: true, exposeHooks, quant };
     const { session, graph } = await this.session(gopts);
     const io = graph.io;
 
