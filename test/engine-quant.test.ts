@@ -42,7 +42,7 @@ function predequantize(src: string, dst: string, q: QuantSpec): void {
   const out: Record<string, TensorToWrite> = {};
   for (const name of st.names()) {
     const info = st.info(name)!;
-    let data = Float32Array.from(st.read(name));
+    let data: Float32Array = Float32Array.from(st.read(name));
     const isProj = /proj\.weight$/.test(name) || name === 'lm_head.weight';
     if (isProj) {
       const [rows, cols] = info.shape as [number, number]; // HF [out, in]: quantize along in
