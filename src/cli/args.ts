@@ -16,6 +16,7 @@ export const MODEL_OPTIONS = {
   'cache-dir': { type: 'string' },
   tokenizer: { type: 'string' },
   quantize: { type: 'string' },
+  ep: { type: 'string' },
 } as const satisfies OptionSpec;
 
 type WithHelp<O extends OptionSpec> = O & { help: { type: 'boolean'; short: 'h' } };
@@ -46,7 +47,7 @@ export function req(v: string | undefined, name: string, usage: string): string 
 }
 
 /** Resolves --model (a local path or a pulled hub id) and loads it, saying so when a graph is built. */
-export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined; quantize?: string | undefined }, usage: string): Promise<Model> {
+export async function openModel(values: { model?: string | undefined; threads?: string | undefined; 'cache-dir'?: string | undefined; tokenizer?: string | undefined; quantize?: string | undefined; ep?: string | undefined }, usage: string): Promise<Model> {
   const spec = req(values.model, 'model', usage);
   const path = await resolveModelPath(spec);
   const opts: Parameters<typeof loadModel>[1] = {
@@ -58,6 +59,7 @@ export async function openModel(values: { model?: string | undefined; threads?: 
   if (values.threads !== undefined) opts.threads = num(values.threads, 'threads');
   if (values['cache-dir'] !== undefined) opts.cacheDir = values['cache-dir'];
   if (values.tokenizer !== undefined) opts.tokenizerPath = values.tokenizer;
+  if (values.ep !== undefined) opts.executionProviders = values.ep.split(',').map((x) => x.trim());
   if (values.quantize !== undefined) {
     const m = /^q(4|8)(?:b(16|32|64|128))?$/.exec(values.quantize);
     if (!m) throw new UsageError(`--quantize takes q8 or q4 (optionally with a block size, e.g. q4b32), got "${values.quantize}"`);
