@@ -121,6 +121,15 @@ function numOr(hf: HfConfig, key: string, fallback: number | null): number | nul
   return typeof v === 'number' ? v : fallback;
 }
 
+/** Qwen2/3: a window only when use_sliding_window, on layers from max_window_layers on. */
+function qwenSlidingWindow(c: ModelConfig, hf: HfConfig): void {
+  if (hf['use_sliding_window'] === true && typeof hf['sliding_window'] === 'number') {
+    c.slidingWindow = hf['sliding_window'];
+    const maxWindowLayers = numOr(hf, 'max_window_layers', c.nLayers)!;
+    c.layerTypes = layerTypesFrom(hf, c.nLayers, (i) => i >= maxWindowLayers);
+  }
+}
+
 const llamaBase = {
   keys: LLAMA_KEYS,
   positions: 'rope',
@@ -161,24 +170,14 @@ export const ARCHITECTURES: Record<string, ArchSpec> = {
     refine: (c, hf) => {
       c.qkvBias = true;
       c.oBias = false;
-      if (hf['use_sliding_window'] === true && typeof hf['sliding_window'] === 'number') {
-        c.slidingWindow = hf['sliding_window'];
-        const maxWindowLayers = numOr(hf, 'max_window_layers', c.nLayers)!;
-        c.layerTypes = layerTypesFrom(hf, c.nLayers, (i) => i >= maxWindowLayers);
-      }
+      qwenSlidingWindow(c, hf);
     },
   },
   qwen3: {
     ...llamaBase,
     qkNorm: true,
     layerWeights: withQkNorm(llamaLayerWeights('post_attention_layernorm', false)),
-    refine: (c, hf) => {
-      if (hf['use_sliding_window'] === true && typeof hf['sliding_window'] === 'number') {
-        c.slidingWindow = hf['sliding_window'];
-        const maxWindowLayers = numOr(hf, 'max_window_layers', c.nLayers)!;
-        c.layerTypes = layerTypesFrom(hf, c.nLayers, (i) => i >= maxWindowLayers);
-      }
-    },
+    refine: qwenSlidingWindow,
   },
   gemma2: {
     ...llamaBase,

@@ -3,15 +3,17 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/** Streams chunks from `write` into `path` atomically (large files never sit in memory whole). */
+export function writeStreamAtomic(path: string, write: (emit: (chunk: Uint8Array) => void) => void): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   try {
     const fd = openSync(tmp, 'w');
     try {
-      let done = 0;
-      while (done < bytes.byteLength) done += writeSync(fd, bytes, done, bytes.byteLength - done);
+      write((b) => {
+        let done = 0;
+        while (done < b.byteLength) done += writeSync(fd, b, done, b.byteLength - done);
+      });
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -21,4 +23,8 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
     rmSync(tmp, { force: true });
     throw err;
   }
+}
+
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  writeStreamAtomic(path, (emit) => emit(typeof data === 'string' ? Buffer.from(data, 'utf8') : data));
 }

@@ -27,8 +27,9 @@
 // Values the converter drops but limbic needs for an identical model are written under llama.cpp's
 // own key names, and only where llama.cpp's built-in rule would differ: llama.attention.sliding_window
 // (Mistral), {gemma}.attention.scale (query_pre_attn_scalar), gemma3.attention.sliding_window_pattern.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { writeStreamAtomic } from './atomic.ts';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { ARCHITECTURES } from './architectures.ts';
 import { parseHfConfig, type ModelConfig } from './config.ts';
 import { f32ToF16, floatToHalf } from './dtype.ts';
@@ -280,27 +281,6 @@ function planTensor(t: GgufTensorInput | GgufRawTensorInput): Omit<PlannedTensor
   };
 }
 
-/** Writes a file through `write`, to a temporary sibling first, then renames it into place. */
-function writeAtomically(path: string, write: (put: (b: Uint8Array) => void) => void): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
-  try {
-    const fd = openSync(tmp, 'w');
-    try {
-      write((b) => {
-        let done = 0;
-        while (done < b.byteLength) done += writeSync(fd, b, done, b.byteLength - done);
-      });
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
-}
 
 /**
  * Writes a GGUF v3 file atomically. Tensors are encoded one at a time (a `data` function is called
@@ -348,7 +328,7 @@ export function writeGguf(path: string, input: GgufWriteInput): void {
     h.u64(p.offset);
   }
   h.padTo(alignment);
-  writeAtomically(path, (put) => {
+  writeStreamAtomic(path, (put) => {
     put(h.result());
     let at = 0;
     for (const p of planned) {
