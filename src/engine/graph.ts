@@ -100,8 +100,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     return out;
   };
   const onePlus = (x: Float32Array) => x.map((v) => 1 + v);
-  const norm = (x: string, prefix: string, axisSize: number): string => {
-    void axisSize;
+  const norm = (x: string, prefix: string): string => {
     if (spec.norm === 'layernorm') {
       return g.op1('LayerNormalization', [x, W.add(`${prefix}.w`), W.add(`${prefix}.b`)], { axis: attr.int(-1), epsilon: attr.float(cfg.normEps) });
     }
@@ -181,7 +180,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const p = `blocks.${l}`;
     const sliding = cfg.layerTypes[l] === 'sliding';
     // ---- attention
-    const h = norm(x, `${p}.ln1`, d);                                                    // [B, T, d]
+    const h = norm(x, `${p}.ln1`);                                                    // [B, T, d]
     const bqkv = cfg.qkvBias ? W.addConcat(`${p}.attn.qkv.b`, [`${p}.attn.q.b`, `${p}.attn.k.b`, `${p}.attn.v.b`]) : null;
     const qkv = project(h, `${p}.attn.qkv.w`, [`${p}.attn.q.w`, `${p}.attn.k.w`, `${p}.attn.v.w`], bqkv); // [B, T, qDim + 2 kvDim]
     const [qf, kf, vf] = g.op('Split', [qkv, g.constI64([qDim, kvDim, kvDim])], { axis: attr.int(-1) }, { nOut: 3 });
@@ -189,8 +188,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     let k = g.op1('Reshape', [kf!, g.constI64([0, 0, Hkv, D])]);                          // [B, T, Hkv, D]
     const v0 = g.op1('Reshape', [vf!, g.constI64([0, 0, Hkv, D])]);                       // [B, T, Hkv, D]
     if (spec.qkNorm) {
-      q = norm(q, `${p}.attn.q_norm`, D);
-      k = norm(k, `${p}.attn.k_norm`, D);
+      q = norm(q, `${p}.attn.q_norm`);
+      k = norm(k, `${p}.attn.k_norm`);
     }
     q = g.op1('Transpose', [q], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hq, T, D]
     k = g.op1('Transpose', [k], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hkv, T, D]
@@ -220,12 +219,12 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const ctx = g.op1('Reshape', [g.op1('MatMul', [pg, v]), g.constI64([0, Hq, -1, D])]); // [B, Hq, T, D]
     const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, qDim])]); // [B, T, qDim]
     let a = project(merged, `${p}.attn.o.w`, null, cfg.oBias ? W.add(`${p}.attn.o.b`) : null); // [B, T, d]
-    if (spec.sandwichNorms) a = norm(a, `${p}.ln1_post`, d);
+    if (spec.sandwichNorms) a = norm(a, `${p}.ln1_post`);
     a = hook(a, `${p}.hook_attn_out`);
     x = hook(g.op1('Add', [x, a]), `${p}.hook_resid_mid`);                              // [B, T, d]
 
     // ---- MLP
-    const h2 = norm(x, `${p}.ln2`, d);
+    const h2 = norm(x, `${p}.ln2`);
     let m: string;
     if (spec.gatedMlp) {
       const bgu = cfg.mlpBias ? W.addConcat(`${p}.mlp.gate_up.b`, [`${p}.mlp.gate.b`, `${p}.mlp.up.b`]) : null;
@@ -236,7 +235,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
       m = act(project(h2, `${p}.mlp.up.w`, null, cfg.mlpBias ? W.add(`${p}.mlp.up.b`) : null));
     }
     m = project(m, `${p}.mlp.down.w`, null, cfg.mlpBias ? W.add(`${p}.mlp.down.b`) : null); // [B, T, d]
-    if (spec.sandwichNorms) m = norm(m, `${p}.ln2_post`, d);
+    if (spec.sandwichNorms) m = norm(m, `${p}.ln2_post`);
     m = hook(m, `${p}.hook_mlp_out`);
     const steer = inp(`steer.${l}`, 'float32', ['SB', 'ST', d]);
     x = g.op1('Add', [g.op1('Add', [x, m]), steer], {}, { output: `${p}.hook_resid_post` }); // [B, T, d]
@@ -245,7 +244,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
 
   const outputs: string[] = [];
   if (hasLogits) {
-    const hn = hook(norm(x, 'ln_final', d), 'ln_final.hook_normalized');                // [B, T, d]
+    const hn = hook(norm(x, 'ln_final'), 'ln_final.hook_normalized');                // [B, T, d]
     const idx = inp('logit_index', 'int64', ['B', 'K']);
     const picked = g.op1('GatherND', [hn, g.op1('Unsqueeze', [idx, g.constI64([-1])])], { batch_dims: attr.int(1) }); // [B, K, d]
     const unembedName = W.has('unembed') ? 'unembed' : 'embed';
