@@ -63,4 +63,19 @@ test('stories260K pipeline: extract, pack info, probe, export-gguf', { skip: SKI
   assert.ok(Math.abs(n3 - p.residNorm(3)) < 1e-3 * n3, 'exported at the residual-norm scale');
   const u = p.unit('happy', 3);
   assert.ok(v3.every((x, i) => Math.abs(x / n3 - u[i]!) < 1e-5));
+
+  // analyze: geometry vs the Warriner norms, layer sweep on held-out stories, logit lens, report.
+  const report = join(root, 'report.html');
+  const an = limbic('analyze', '--vectors', pack, '--model', model, '--norms', join(SHARED, 'data/warriner-2013/Ratings_Warriner_et_al.csv'), '--k', '3', '--json', '--html', report);
+  assert.equal(an.code, 0, an.err);
+  const a = JSON.parse(an.out);
+  const text2 = JSON.stringify(a);
+  assert.ok(existsSync(report) && readFileSync(report, 'utf8').includes('<svg'), 'HTML report with plots');
+  assert.match(text2, /pearson|spearman/i);
+  assert.ok(a.pca.pc1Valence && a.pca.pc1Valence.n === 8, 'valence correlation computed on the 8 covered words');
+  console.log(`# stories260K, 8 emotions, Warriner norms: PC1~valence ${JSON.stringify(a.pca.pc1Valence)}, PC2~arousal ${JSON.stringify(a.pca.pc2Arousal)}`);
+  const plainAn = limbic('analyze', '--vectors', pack, '--norms', join(SHARED, 'data/warriner-2013/Ratings_Warriner_et_al.csv'), '--k', '3');
+  assert.equal(plainAn.code, 0, plainAn.err);
+  assert.match(plainAn.out, /valence/i);
+  console.log(plainAn.out.split('\n').filter((l) => /valence|arousal|PC1|PC2/i.test(l)).map((l) => `# ${l}`).join('\n'));
 });
