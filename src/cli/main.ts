@@ -18,6 +18,9 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'show a model\'s config, hook names and graph cache', run: async (a) => (await import('./commands/info.ts')).run(a) },
   analyze: { summary: 'validate a vector pack: PCA vs valence/arousal norms, clusters, logit lens, layer sweep, HTML report', run: async (a) => (await import('./commands/analyze.ts')).run(a) },
   stories: { summary: 'write emotion stories and neutral dialogues with an instruct model (corpus JSONL)', run: async (a) => (await import('./commands/stories.ts')).run(a) },
+  serve: { summary: 'live emotion monitor: OpenAI-compatible server with per-token read-outs, alerts, regulation, traces, dashboard', run: async (a) => (await import('./commands/serve.ts')).run(a) },
+  steer: { summary: 'generate with and without emotion steering, side by side, or sweep a strength', run: async (a) => (await import('./commands/steer.ts')).run(a) },
+  experiment: { summary: 'run a behavioural experiment (feel, preferences, blackmail, ...; --list), resumable, with a report', run: async (a) => (await import('./commands/experiment.ts')).run(a) },
 };
 
 function help(): string {
