@@ -21,13 +21,20 @@ import type { GraphBuilder } from './onnx/builder.ts';
 import { transpose2d, type InternalWeight } from './weights.ts';
 import { quantizeMatrix, type QuantSpec } from './quantize.ts';
 
+/** Graph outputs for hooks: see GraphOptions.hookSet. */
+export type HookSet = 'none' | 'resid' | 'all';
+
 export interface GraphOptions {
   /** Build blocks 0..lastLayer only and no logits (capture-only runs). */
   lastLayer?: number;
   /** KV-cache inputs and outputs (past_key.{l} / present_key.{l}). */
   withCache: boolean;
-  /** Expose hook outputs (false only for benchmarking the cost of hooks). */
-  exposeHooks: boolean;
+  /**
+   * Which hook values are graph outputs: none, the residual stream only (hook_embed and every
+   * resid_post, hence every resid_pre), or all. Exposing a value keeps ONNX Runtime from fusing it
+   * away, so the engine builds the smallest set that covers a call's hooks.
+   */
+  hookSet: HookSet;
   /** Opt-in weight quantization of every projection and the LM head (MatMulNBits); fp32 when absent. */
   quant?: QuantSpec | null;
 }
@@ -93,8 +100,9 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   assert(lastLayer >= 0 && lastLayer < cfg.nLayers, `lastLayer ${lastLayer} outside 0..${cfg.nLayers - 1}`);
   const hasLogits = opts.lastLayer === undefined;
   const hookOutputs: string[] = [];
-  const hook = (value: string, name: string): string => {
-    if (!opts.exposeHooks) return value;
+  const exposes = (kind: 'resid' | 'other') => opts.hookSet === 'all' || (opts.hookSet === 'resid' && kind === 'resid');
+  const hook = (value: string, name: string, kind: 'resid' | 'other' = 'other'): string => {
+    if (!exposes(kind)) return value;
     const out = g.op1('Identity', [value], {}, { output: name });
     hookOutputs.push(name);
     return out;
@@ -148,7 +156,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   let x = g.op1('Gather', [W.add('embed'), ids], { axis: attr.int(0) });
   if (spec.embedScale) x = g.op1('Mul', [x, g.scalarF32(Math.fround(Math.sqrt(d)))]);
   if (spec.positions === 'learned') x = g.op1('Add', [x, g.op1('Gather', [W.add('pos_embed'), pos], { axis: attr.int(0) })]);
-  x = hook(x, 'hook_embed');
+  x = hook(x, 'hook_embed', 'resid');
 
   // ---- RoPE tables, one per distinct spec                           // [B, 1, T, D]
   const ropeTables = new Map<RopeSpec, { cos: string; sin: string }>();
@@ -239,7 +247,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     m = hook(m, `${p}.hook_mlp_out`);
     const steer = inp(`steer.${l}`, 'float32', ['SB', 'ST', d]);
     x = g.op1('Add', [g.op1('Add', [x, m]), steer], {}, { output: `${p}.hook_resid_post` }); // [B, T, d]
-    if (opts.exposeHooks) hookOutputs.push(`${p}.hook_resid_post`);
+    if (exposes('resid')) hookOutputs.push(`${p}.hook_resid_post`);
   }
 
   const outputs: string[] = [];
@@ -255,7 +263,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     g.op1('Identity', [logits], {}, { output: 'logits' });
     g.output('logits', 'float32', ['B', 'K', cfg.dVocab]);
     outputs.push('logits');
-  } else if (!opts.exposeHooks) {
+  } else if (!exposes('resid')) {
     g.output(`blocks.${lastLayer}.hook_resid_post`, 'float32', ['B', 'T', d]);
     outputs.push(`blocks.${lastLayer}.hook_resid_post`);
   }

@@ -36,7 +36,7 @@ class DrySink implements WeightSink {
 }
 
 export function variantName(o: GraphOptions): string {
-  return `${o.lastLayer === undefined ? 'full' : `upto${o.lastLayer}`}${o.withCache ? '-kv' : ''}${o.exposeHooks ? '' : '-nohooks'}${quantSuffix(o)}`;
+  return `${o.lastLayer === undefined ? 'full' : `upto${o.lastLayer}`}${o.withCache ? '-kv' : ''}-h${o.hookSet}${quantSuffix(o)}`;
 }
 
 function quantSuffix(o: GraphOptions): string {

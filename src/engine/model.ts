@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { ModelConfig } from './config.ts';
 import { archOf } from './architectures.ts';
 import { ContextLengthError, LimbicError, SteeringError, TokenizerError, assert } from './errors.ts';
-import { NEG_INF_MASK, type GraphOptions } from './graph.ts';
+import { NEG_INF_MASK, type GraphOptions, type HookSet } from './graph.ts';
 import { GraphCache, variantName, type BuiltGraph } from './graphCache.ts';
 import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
@@ -193,8 +193,19 @@ export class Model {
   /** Builds (or loads from the cache) the graph variants ahead of use. */
   async warmup(opts: { captureOnlyDepth?: number } = {}): Promise<void> {
     const quant = this.opts.quantize ?? null;
-    await this.session({ withCache: true, exposeHooks: this.opts.exposeHooks ?? true, quant });
-    if (opts.captureOnlyDepth !== undefined) await this.session({ withCache: false, exposeHooks: true, lastLayer: opts.captureOnlyDepth, quant });
+    await this.session({ withCache: true, hookSet: this.hookSetFor([], false), quant });
+    if (opts.captureOnlyDepth !== undefined) await this.session({ withCache: false, hookSet: 'resid', lastLayer: opts.captureOnlyDepth, quant });
+  }
+
+  /**
+   * Graph hook set (GraphOptions.hookSet). Full graphs expose every hook, so generation, capture and
+   * steering share one session (measured: exposing hooks costs within noise, see BENCHMARKS.md);
+   * capture-only graphs, built per depth anyway, expose just what the hooks need.
+   */
+  private hookSetFor(hooks: readonly ParsedHook[], captureOnly: boolean): HookSet {
+    if (this.opts.exposeHooks === false) return 'none';
+    if (!captureOnly) return 'all';
+    return hooks.every((h) => h.source === 'hook_embed' || h.source.endsWith('.hook_resid_post')) ? 'resid' : 'all';
   }
 
   /** Validates hook names (throws HookNameError with suggestions). */
@@ -237,10 +248,11 @@ export class Model {
     // Graph variant: capture-only runs stop after the deepest captured block.
     const captureOnly = logitsMode === 'none' && !cache;
     const maxDepth = Math.max(0, ...hooks.map((h) => h.depth));
-    const exposeHooks = this.opts.exposeHooks ?? true;
-    if (!exposeHooks && hooks.length) throw new LimbicError('this model was loaded with exposeHooks: false, so nothing can be captured');
+    if (this.opts.exposeHooks === false && hooks.length) throw new LimbicError('this model was loaded with exposeHooks: false, so nothing can be captured');
     const quant = this.opts.quantize ?? null;
-    const gopts: GraphOptions = captureOnly && maxDepth < c.nLayers && exposeHooks ? { withCache: false, exposeHooks, lastLayer: maxDepth, quant } : { withCache: true, exposeHooks, quant };
+    const truncated = captureOnly && maxDepth < c.nLayers && hooks.length > 0;
+    const hookSet = this.hookSetFor(hooks, truncated);
+    const gopts: GraphOptions = truncated && hookSet !== 'none' ? { withCache: false, hookSet, lastLayer: maxDepth, quant } : { withCache: true, hookSet: this.hookSetFor(hooks, false), quant };
     const { session, graph } = await this.session(gopts);
     const io = graph.io;
 
