@@ -2,8 +2,10 @@
 // Qwen2.5-0.5B, next to llama.cpp (node-llama-cpp, same model as GGUF F32) measured in the same run,
 // because these machines are shared and noisy. Figures: prefill tokens/s (256 tokens, every
 // resid_post captured), decode ms/token, peak memory, load time, for 1 and 2 threads; the cost of
-// hooks (hooks on vs a graph without hook outputs); extraction throughput.
-// Options: --json, --threads 1,2, --prompt 256, --decode 32, --reps 3, --no-llamacpp, --small.
+// hooks (hooks on vs a graph without hook outputs); extraction throughput; the live monitor's
+// overhead per token (on vs off) and a bounded loopback load test of the server.
+// Options: --json, --threads 1,2, --prompt 256, --decode 32, --reps 3, --no-llamacpp, --small,
+// --extraction N (stories), --clients N (server load test), --no-monitor.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     'no-llamacpp': { type: 'boolean' },
     small: { type: 'boolean' },
     extraction: { type: 'string', default: '24' },
+    clients: { type: 'string', default: '4' },
+    'no-monitor': { type: 'boolean' },
   },
 });
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -71,6 +75,8 @@ for (const t of threads) {
 results['runs'] = rows;
 const ext = worker(['--import', 'tsx', join(here, 'extractWorker.ts'), modelDir, String(threads[threads.length - 1]), cacheDir, values.extraction], 'extraction throughput');
 results['extraction'] = ext;
+const mon = values['no-monitor'] ? null : worker(['--import', 'tsx', join(here, 'monitorWorker.ts'), modelDir, String(threads[threads.length - 1]), cacheDir, values.clients], 'monitor overhead and server load test');
+results['monitor'] = mon;
 
 if (values.json) process.stdout.write(`${JSON.stringify(results, null, 1)}\n`);
 else {
@@ -89,6 +95,9 @@ else {
     const decodeHookCost = typeof L['decodeMsPerTok'] === 'number' ? (L['decodeMsPerTok'] / L['decodeNoHooksMsPerTok']! - 1) * 100 : NaN;
     lines.push(`${r.threads}       | hooks cost (prefill / decode)  | ${f(hookCost)}% / ${f(decodeHookCost)}% (graph with hook outputs vs without; capture itself: ${f((L['prefillCaptureMs']! / L['prefillNoHooksMs']! - 1) * 100)}%)`);
   }
+  const m = mon as { monitor?: Record<string, number>; load?: Record<string, number> } | null;
+  if (m?.monitor) lines.push('', `monitor: ${f(m.monitor['tokensPerSecondOn'])} tok/s on vs ${f(m.monitor['tokensPerSecondOff'])} off (same run): ${f(m.monitor['overheadPerToken']! * 1000, 2)} ms/token, ${f(m.monitor['overheadFraction']! * 100)}%`);
+  if (m?.load) lines.push(`server load test: ${m.load['clients']} concurrent streaming clients, ${m.load['completed']} complete, ${m.load['recorded']} traces recorded, ${f(m.load['tokensPerSecond'])} tok/s overall, first token p50 ${f(m.load['ttftMsP50'], 0)} ms`);
   if (ext) lines.push('', `extraction: ${f(ext['storiesPerSecond'], 2)} stories/s, ${f(ext['tokensPerSecond'], 0)} tokens/s at ${ext['threads']} thread(s); 171 x 10 stories projected: ${f(ext['projected1710Minutes'], 1)} min`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
