@@ -103,9 +103,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   const exposes = (kind: 'resid' | 'other') => opts.hookSet === 'all' || (opts.hookSet === 'resid' && kind === 'resid');
   const hook = (value: string, name: string, kind: 'resid' | 'other' = 'other'): string => {
     if (!exposes(kind)) return value;
-    const out = g.op1('Identity', [value], {}, { output: name });
     hookOutputs.push(name);
-    return out;
+    return g.rename(value, name);
   };
   const onePlus = (x: Float32Array) => x.map((v) => 1 + v);
   const norm = (x: string, prefix: string): string => {
@@ -158,28 +157,30 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   if (spec.positions === 'learned') x = g.op1('Add', [x, g.op1('Gather', [W.add('pos_embed'), pos], { axis: attr.int(0) })]);
   x = hook(x, 'hook_embed', 'resid');
 
-  // ---- RoPE tables, one per distinct spec                           // [B, 1, T, D]
-  const ropeTables = new Map<RopeSpec, { cos: string; sin: string }>();
-  const posF = g.op1('Unsqueeze', [g.op1('Cast', [pos], { to: attr.int(1) }), g.constI64([-1])]); // [B, T, 1]
+  // ---- RoPE: cos/sin caches per distinct spec ([nCtx, D/2], computed in float64, stored float32),
+  // applied by ONNX Runtime's RotaryEmbedding contrib op (com.microsoft) in the rotate_half layout.
+  const ropeCaches = new Map<RopeSpec, { cos: string; sin: string }>();
   const rope = (spec_: RopeSpec) => {
-    let t = ropeTables.get(spec_);
+    let t = ropeCaches.get(spec_);
     if (!t) {
-      const inv = Float32Array.from(ropeInvFreq(spec_, D));
-      const freqs = g.op1('Mul', [posF, g.tensor(g.fresh('inv_freq'), 'float32', [D / 2], inv)]); // [B, T, D/2]
-      const emb = g.op1('Unsqueeze', [g.op1('Concat', [freqs, freqs], { axis: attr.int(-1) }), g.constI64([1])]); // [B, 1, T, D]
-      const sinHalf = g.op1('Sin', [freqs]);
-      // rotate_half(q) * sin == concat(q2, q1) * concat(-sin, sin)
-      const sinSigned = g.op1('Unsqueeze', [g.op1('Concat', [g.op1('Neg', [sinHalf]), sinHalf], { axis: attr.int(-1) }), g.constI64([1])]);
-      t = { cos: g.op1('Cos', [emb]), sin: sinSigned };
-      ropeTables.set(spec_, t);
+      const inv = ropeInvFreq(spec_, D);
+      const cos = new Float32Array(cfg.nCtx * (D / 2));
+      const sin = new Float32Array(cfg.nCtx * (D / 2));
+      for (let p = 0; p < cfg.nCtx; p++) {
+        for (let i = 0; i < D / 2; i++) {
+          const angle = p * Math.fround(inv[i]!); // HF multiplies float32 inv_freq by the position
+          cos[p * (D / 2) + i] = Math.cos(angle);
+          sin[p * (D / 2) + i] = Math.sin(angle);
+        }
+      }
+      const tag = ropeCaches.size;
+      t = { cos: g.tensor(`rope${tag}.cos`, 'float32', [cfg.nCtx, D / 2], cos), sin: g.tensor(`rope${tag}.sin`, 'float32', [cfg.nCtx, D / 2], sin) };
+      ropeCaches.set(spec_, t);
     }
     return t;
   };
-  const applyRope = (q: string, t: { cos: string; sin: string }): string => {
-    const [q1, q2] = g.op('Split', [q, g.constI64([D / 2, D / 2])], { axis: attr.int(-1) }, { nOut: 2 });
-    const swapped = g.op1('Concat', [q2!, q1!], { axis: attr.int(-1) });
-    return g.op1('Add', [g.op1('Mul', [q, t.cos]), g.op1('Mul', [swapped, t.sin])]);
-  };
+  const applyRope = (q: string, t: { cos: string; sin: string }): string =>
+    g.op1('RotaryEmbedding', [q, pos, t.cos, t.sin], { interleaved: attr.int(0) }, { domain: 'com.microsoft' }); // [B, H, T, D]
 
   const qDim = Hq * D;
   const kvDim = Hkv * D;

@@ -86,6 +86,24 @@ export class GraphBuilder {
     return this.op(opType, inputs, attrs, o)[0]!;
   }
 
+  /**
+   * Gives a value produced by an already-added node a new name (e.g. a hook name), so that it can be
+   * a graph output without an Identity copy. Only valid before anything consumes the value.
+   */
+  rename(value: string, name: string): string {
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const n = this.nodes[i]!;
+      const k = n.outputs.indexOf(value);
+      if (k < 0) continue;
+      if (this.nodes.slice(i + 1).some((m) => m.inputs.includes(value))) throw new Error(`rename: ${value} is already consumed`);
+      const outputs = [...n.outputs];
+      outputs[k] = name;
+      this.nodes[i] = { ...n, outputs };
+      return name;
+    }
+    throw new Error(`rename: no node produces ${value}`);
+  }
+
   /** An initializer: inline when small, else streamed to the weight sink. */
   tensor(name: string, dataType: OnnxDataType, dims: readonly number[], data: Float32Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array): string {
     const bytes = bytesOf(data);
