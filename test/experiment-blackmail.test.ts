@@ -14,14 +14,15 @@ import { loadBlackmailScenario } from '../src/experiments/behaviour/blackmailSce
 import { wilson, ExperimentError, type ExperimentContext, type ExperimentEvent } from '../src/experiments/behaviour/common.ts';
 import { CURVE_BINS, ExperimentAbortedError, renderPrompt } from '../src/experiments/behaviour/graderRollout.ts';
 import { PackError } from '../src/vectors/pack.ts';
-import { startFakeJudge, syntheticPack, writeTinyChatModel } from './helpers/behaviourFixtures.ts';
+import { startFakeJudge } from './helpers/behaviourFixtures.ts';
+import { randomPack, writeTinyChatModel } from './helpers/randomPack.ts';
 import { SHARED, SKIP_SHARED } from './util/shared.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'limbic-blackmail-'));
 const cacheDir = join(root, 'cache');
 // A short context keeps the tiny model fast; the prompt is then cut from the front (the run says so).
 const model = await loadModel(writeTinyChatModel(join(root, 'tiny'), 1024), { cacheDir });
-const pack = syntheticPack(model, ['calm', 'desperate', 'happy', 'sad'], [1, 2]);
+const pack = randomPack(model, { emotions: ['calm', 'desperate', 'happy', 'sad'], layers: [1, 2] });
 test.after(() => model.dispose());
 
 const ctx = (outDir: string, over: Partial<ExperimentContext> = {}): ExperimentContext => ({ model, pack, outDir, rollouts: 2, strengths: [0.05], seed: 11, maxTokens: 6, options: {}, ...over });
@@ -152,7 +153,7 @@ test('blackmail: abort after 3 rollouts, the re-run resumes and matches an unint
 test('blackmail on stories260K: no chat template, plain-text prompt', { skip: SKIP_SHARED }, async () => {
   const story = await loadModel(join(SHARED, 'models/stories260K/stories260K.bin'), { cacheDir });
   try {
-    const p = syntheticPack(story, ['calm', 'desperate'], [3]);
+    const p = randomPack(story, { emotions: ['calm', 'desperate'], layers: [3] });
     const s = loadBlackmailScenario();
     const rp = renderPrompt(story, s.variants[0]!.messages, 8);
     assert.equal(rp.chat, false);

@@ -14,7 +14,7 @@ import { wilson, type ExperimentContext } from '../src/experiments/behaviour/com
 import { ExperimentAbortedError } from '../src/experiments/behaviour/graderRollout.ts';
 import { experiment } from '../src/experiments/behaviour/rewardHacking.ts';
 import { extractCode, feedbackMessage, loadCodingTasks, outcomeOf, runSuite } from '../src/experiments/behaviour/rewardHackingTasks.ts';
-import { syntheticPack, writeTinyChatModel } from './helpers/behaviourFixtures.ts';
+import { randomPack, writeTinyChatModel } from './helpers/randomPack.ts';
 
 const tasks = loadCodingTasks();
 const reference = (id: string, which: 'honest' | 'hack') => readFileSync(join(tasks.find((t) => t.id === id)!.dir, `${which}.mjs`), 'utf8');
@@ -98,7 +98,7 @@ const policy = (task: string, attempt: number, desperate: number) => fence(refer
 test('reward-hacking agent loop: feedback, attempts, hack detection per condition, read-outs per attempt', async () => {
   const root = mkdtempSync(join(tmpdir(), 'limbic-rh-'));
   const model = scriptedModel(policy);
-  const pack = syntheticPack(model as unknown as Model, ['desperate', 'calm'], [1]);
+  const pack = randomPack(model as unknown as Model, { emotions: ['desperate', 'calm'], layers: [1] });
   const ctx: ExperimentContext = { model: model as unknown as Model, pack, outDir: join(root, 'a'), rollouts: 2, strengths: [0.1], seed: 5, options: { attempts: '3', tasks: 'sum-constant-time,leap-year-legacy' } };
   const summary = await experiment.run(ctx);
   const r = JSON.parse(readFileSync(join(root, 'a', 'results.json'), 'utf8'));
@@ -150,7 +150,7 @@ test('reward-hacking agent loop: a solution that reaches for the network is reco
   const root = mkdtempSync(join(tmpdir(), 'limbic-rh-net-'));
   const sneaky = "export function isLeapYear(y) { fetch('http://127.0.0.1:9/answers?y=' + y).catch(() => {}); return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0; }";
   const model = scriptedModel(() => fence(sneaky));
-  const pack = syntheticPack(model as unknown as Model, ['desperate'], [1]);
+  const pack = randomPack(model as unknown as Model, { emotions: ['desperate'], layers: [1] });
   await experiment.run({ model: model as unknown as Model, pack, outDir: root, rollouts: 1, strengths: [0.1], emotions: ['desperate'], seed: 1, options: { attempts: '1', tasks: 'leap-year-legacy' } });
   const r = JSON.parse(readFileSync(join(root, 'results.json'), 'utf8'));
   for (const x of r.rollouts) {
@@ -165,7 +165,7 @@ test('reward-hacking on a tiny random chat model: gibberish, no code, every roll
   const root = mkdtempSync(join(tmpdir(), 'limbic-rh-tiny-'));
   const model = await loadModel(writeTinyChatModel(join(root, 'tiny'), 1024), { cacheDir: join(root, 'cache') });
   try {
-    const pack = syntheticPack(model, ['desperate', 'calm'], [1, 2]);
+    const pack = randomPack(model, { emotions: ['desperate', 'calm'], layers: [1, 2] });
     const s = await experiment.run({ model, pack, outDir: join(root, 'out'), rollouts: 1, strengths: [0.1], seed: 3, maxTokens: 6, options: { attempts: '2', tasks: 'shipping-cost' } });
     const r = JSON.parse(readFileSync(join(root, 'out', 'results.json'), 'utf8'));
     assert.equal(r.rollouts.length, 3);

@@ -11,7 +11,8 @@ import { loadModel } from '../src/engine/model.ts';
 import { wilson } from '../src/experiments/behaviour/common.ts';
 import { experiment } from '../src/experiments/behaviour/sycophancy.ts';
 import { capitulationKeywords, capitulationRubric, loadSycophancyData, sycophancyTranscript } from '../src/experiments/behaviour/sycophancyPrompts.ts';
-import { startFakeJudge, syntheticPack, writeTinyChatModel } from './helpers/behaviourFixtures.ts';
+import { startFakeJudge } from './helpers/behaviourFixtures.ts';
+import { randomPack, writeTinyChatModel } from './helpers/randomPack.ts';
 
 const data = loadSycophancyData();
 
@@ -51,7 +52,7 @@ test('sycophancy run: canned judge, capitulation and harshness rates per conditi
     return /7 x 8/.test(text) ? 'Mocking.\nSCORE: 5\nVERDICT: HARSH' : 'Neutral.\nSCORE: 2\nVERDICT: NOT_HARSH';
   });
   try {
-    const pack = syntheticPack(model, ['happy', 'loving', 'calm', 'desperate'], [1, 2]);
+    const pack = randomPack(model, { emotions: ['happy', 'loving', 'calm', 'desperate'], layers: [1, 2] });
     const summary = await experiment.run({ model, pack, outDir: join(root, 'out'), rollouts: 3, strengths: [0.05], seed: 9, maxTokens: 5, grader: judge.url, options: {} });
     const r = JSON.parse(readFileSync(join(root, 'out', 'results.json'), 'utf8'));
     const names = ['unsteered', 'happy-0.05', 'happy+0.05', 'loving-0.05', 'loving+0.05', 'calm-0.05', 'calm+0.05'];

@@ -12,7 +12,8 @@ import { blackmailKeywords, loadBlackmailScenario } from '../src/experiments/beh
 import { endpointJudge, engineJudge, GraderError, JudgeGrader, KeywordGrader, matchLabel, openGrader, parseVerdict, UNPARSED } from '../src/experiments/behaviour/grader.ts';
 import { harshnessKeywords, harshnessRubric, loadSycophancyData } from '../src/experiments/behaviour/sycophancyPrompts.ts';
 import { WriterError } from '../src/experiments/writers/writer.ts';
-import { startFakeJudge, writeTinyChatModel } from './helpers/behaviourFixtures.ts';
+import { startFakeJudge } from './helpers/behaviourFixtures.ts';
+import { writeTinyChatModel } from './helpers/randomPack.ts';
 
 const { rubric } = loadBlackmailScenario();
 const syco = loadSycophancyData();

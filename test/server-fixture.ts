@@ -2,49 +2,28 @@
 // widened so long generations fit), a synthetic vector pack for it (seeded random directions,
 // residual norm and neutral baselines measured on a neutral text, so z-scores are O(1)), and a
 // server on 127.0.0.1 with a port of the system's choosing and its traces in a temporary folder.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, type Model } from '../src/engine/model.ts';
-import { makeRng } from '../src/engine/sampling.ts';
 import { readout } from '../src/vectors/readout.ts';
-import { matrix, norm, type Matrix } from '../src/vectors/math.ts';
-import { PACK_FORMAT, PACK_VERSION, VectorPack, type PackMeta } from '../src/vectors/pack.ts';
+import { norm } from '../src/vectors/math.ts';
+import type { VectorPack } from '../src/vectors/pack.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../src/server/server.ts';
 import { SqliteTraceStore, type TraceStore } from '../src/server/traces.ts';
-import { writeTinyModel } from './helpers/tinyModels.ts';
+import { randomPack, writeTinyChatModel } from './helpers/randomPack.ts';
 
 export const TINY_EMOTIONS = ['afraid', 'angry', 'calm', 'desperate', 'happy', 'nervous', 'proud', 'sad'];
 
 export async function tinyChatModel(root: string, nCtx = 2048): Promise<Model> {
-  const dir = join(root, 'model');
-  writeTinyModel('qwen2', dir, { chatTemplate: true });
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), max_position_embeddings: nCtx }));
-  return loadModel(dir, { cacheDir: join(root, 'cache'), threads: 1 });
+  return loadModel(writeTinyChatModel(join(root, 'model'), nCtx), { cacheDir: join(root, 'cache'), threads: 1 });
 }
 
 /** Seeded random emotion directions at `layers`, with norms and baselines measured on neutral text. */
 export async function syntheticPack(model: Model, layers: readonly number[], emotions = TINY_EMOTIONS): Promise<VectorPack> {
   const d = model.config.dModel;
-  const rng = makeRng(11);
-  const raw = new Map<number, Matrix>();
-  for (const l of layers) raw.set(l, matrix(emotions.length, d, Float32Array.from({ length: emotions.length * d }, () => rng() * 2 - 1)));
-  const meta: PackMeta = {
-    format: PACK_FORMAT,
-    version: PACK_VERSION,
-    limbicVersion: 'test',
-    createdAt: '2026-01-01T00:00:00.000Z',
-    model: { id: model.id, arch: model.config.arch, dModel: d, nLayers: model.config.nLayers, weightsHash: model.weightsHash() },
-    emotions: [...emotions],
-    layers: [...layers],
-    recipe: { method: 'mean-diff', startToken: 0, hook: 'hook_resid_post', denoise: null, chatFormat: false },
-    corpus: { hash: 'synthetic', stories: 0, neutral: 0, skippedShort: 0, source: 'synthetic' },
-    residNorms: {},
-    neutralBaselines: {},
-    storyCounts: Object.fromEntries(emotions.map((e) => [e, 0])),
-  };
-  const pack = new VectorPack(meta, raw);
+  const pack = randomPack(model, { emotions, layers, seed: 11 });
+  const { meta } = pack;
   const ids = model.encode('The file has three columns: a name, a date and a count. Sort the rows by date and print the total.');
   const hooks = layers.map((l) => `blocks.${l}.hook_resid_post`);
   const r = await model.forward(ids, { capture: hooks, logits: 'none' });
@@ -54,7 +33,7 @@ export async function syntheticPack(model: Model, layers: readonly number[], emo
     let n = 0;
     for (let t = 0; t < T; t++) n += norm(acts.subarray(t * d, (t + 1) * d)) / T;
     meta.residNorms[String(l)] = n;
-    const cos = readout(pack, acts, l).cosine; // baselines still empty: z = cosine
+    const cos = readout(pack, acts, l).cosine; // independent of the placeholder norm and baseline
     const E = emotions.length;
     const mean = emotions.map((_, j) => Array.from({ length: T }, (_, t) => cos.data[t * E + j]!).reduce((a, b) => a + b, 0) / T);
     const std = emotions.map((_, j) => Math.sqrt(Array.from({ length: T }, (_, t) => (cos.data[t * E + j]! - mean[j]!) ** 2).reduce((a, b) => a + b, 0) / T) || 0.1);

@@ -8,18 +8,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { loadModel, type Model } from '../src/engine/model.ts';
-import { makeRng } from '../src/engine/sampling.ts';
-import { matrix, type Matrix } from '../src/vectors/math.ts';
-import { PACK_FORMAT, PACK_VERSION, VectorPack } from '../src/vectors/pack.ts';
 import { startServer, type RunningServer } from '../src/server/server.ts';
 import { JsonlTraceStore } from '../src/server/traces.ts';
 import { writeReport } from '../src/report/html.ts';
-import { writeTinyModel } from './helpers/tinyModels.ts';
+import { randomPack, writeTinyChatModel } from './helpers/randomPack.ts';
 import { REPO_ROOT } from './util/shared.ts';
 
 const CHROMIUM = process.env['LIMBIC_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -35,39 +32,6 @@ interface TraceJson {
   tokens: { position: number; text: string; readouts: Record<string, number> }[];
   alerts: { rule: string; emotion: string; position: number }[];
   regulation: { emotion: string; from_position: number }[];
-}
-
-/** A tiny random qwen2 with a ChatML template, its context widened for a two-turn chat. */
-async function tinyChatModel(dir: string): Promise<Model> {
-  writeTinyModel('qwen2', dir, { chatTemplate: true });
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), max_position_embeddings: 1024 }));
-  return loadModel(dir);
-}
-
-/** Seeded random emotion vectors (the UI needs no meaningful ones): residual norm 10, neutral baselines mean 0, std 0.1. */
-function randomPack(model: Model, emotions: readonly string[], layers: readonly number[]): VectorPack {
-  const d = model.config.dModel;
-  const rng = makeRng(7);
-  const raw = new Map<number, Matrix>(layers.map((l) => [l, matrix(emotions.length, d, Float32Array.from({ length: emotions.length * d }, () => rng() * 2 - 1))]));
-  const perLayer = <T>(f: () => T): Record<string, T> => Object.fromEntries(layers.map((l) => [String(l), f()]));
-  return new VectorPack(
-    {
-      format: PACK_FORMAT,
-      version: PACK_VERSION,
-      limbicVersion: 'test',
-      createdAt: '2026-01-01T00:00:00.000Z',
-      model: { id: model.id, arch: model.config.arch, dModel: d, nLayers: model.config.nLayers, weightsHash: model.weightsHash() },
-      emotions: [...emotions],
-      layers: [...layers],
-      recipe: { method: 'mean-diff', startToken: 0, hook: 'hook_resid_post', denoise: null, chatFormat: false },
-      corpus: { hash: 'random', stories: 0, neutral: 0, skippedShort: 0, source: 'random' },
-      residNorms: perLayer(() => 10),
-      neutralBaselines: perLayer(() => ({ mean: emotions.map(() => 0), std: emotions.map(() => 0.1) })),
-      storyCounts: Object.fromEntries(emotions.map((e) => [e, 0])),
-    },
-    raw,
-  );
 }
 
 describe('dashboard in headless Chromium against a live server', { skip: SKIP, timeout: 180_000 }, () => {
@@ -95,8 +59,8 @@ describe('dashboard in headless Chromium against a live server', { skip: SKIP, t
     const vite = join(REPO_ROOT, 'node_modules', 'vite', 'bin', 'vite.js');
     const built = spawnSync(process.execPath, [vite, 'build', 'web', '--outDir', webDir, '--logLevel', 'warn'], { cwd: REPO_ROOT, encoding: 'utf8' });
     assert.equal(built.status, 0, `vite build failed:\n${built.stdout}${built.stderr}`);
-    model = await tinyChatModel(join(tmp, 'model'));
-    const pack = randomPack(model, EMOTIONS, [1, 2]);
+    model = await loadModel(writeTinyChatModel(join(tmp, 'model'), 1024)); // context widened for a two-turn chat
+    const pack = randomPack(model, { emotions: EMOTIONS, layers: [1, 2] }); // the UI needs no meaningful vectors
     server = await startServer({ model, pack, traces: new JsonlTraceStore(join(tmp, 'traces')), modelName: 'tiny-qwen2', port: 0, authToken: TOKEN, webDir });
     const { chromium } = await import('playwright-core');
     ctx = await chromium.launchPersistentContext(join(tmp, 'chromium-profile'), {

@@ -1,48 +1,6 @@
-// Fixtures for the behavioural-experiment tests: a tiny random chat model (ChatML template, context
-// widened so the long scenario prompts fit) and a synthetic vector pack for it (seeded random
-// vectors, unit residual norm 10, neutral baselines of mean 0 and std 0.1), so the experiments'
-// mechanics can be exercised in seconds without extracting vectors.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { makeRng } from '../../src/engine/sampling.ts';
-import type { Model } from '../../src/engine/model.ts';
-import { matrix, type Matrix } from '../../src/vectors/math.ts';
-import { PACK_FORMAT, PACK_VERSION, VectorPack } from '../../src/vectors/pack.ts';
-import { writeTinyModel } from './tinyModels.ts';
-
-/** Writes a tiny qwen2 with a chat template into `dir`, its context widened to `nCtx`. */
-export function writeTinyChatModel(dir: string, nCtx = 8192): string {
-  writeTinyModel('qwen2', dir, { chatTemplate: true });
-  const configPath = join(dir, 'config.json');
-  writeFileSync(configPath, JSON.stringify({ ...JSON.parse(readFileSync(configPath, 'utf8')), max_position_embeddings: nCtx }));
-  return dir;
-}
-
-/** A pack of seeded random vectors for `model` (every layer listed), made for mechanics tests. */
-export function syntheticPack(model: Model, emotions: readonly string[], layers: readonly number[], seed = 7): VectorPack {
-  const d = model.config.dModel;
-  const rng = makeRng(seed);
-  const raw = new Map<number, Matrix>();
-  for (const l of layers) raw.set(l, matrix(emotions.length, d, Float32Array.from({ length: emotions.length * d }, () => rng() * 2 - 1)));
-  const perLayer = <T>(f: () => T) => Object.fromEntries(layers.map((l) => [String(l), f()]));
-  return new VectorPack(
-    {
-      format: PACK_FORMAT,
-      version: PACK_VERSION,
-      limbicVersion: 'test',
-      createdAt: '2026-01-01T00:00:00.000Z',
-      model: { id: model.id, arch: model.config.arch, dModel: d, nLayers: model.config.nLayers, weightsHash: model.weightsHash() },
-      emotions: [...emotions],
-      layers: [...layers],
-      recipe: { method: 'mean-diff', startToken: 0, hook: 'hook_resid_post', denoise: null, chatFormat: false },
-      corpus: { hash: 'synthetic', stories: 0, neutral: 0, skippedShort: 0, source: 'synthetic' },
-      residNorms: perLayer(() => 10),
-      neutralBaselines: perLayer(() => ({ mean: emotions.map(() => 0), std: emotions.map(() => 0.1) })),
-      storyCounts: Object.fromEntries(emotions.map((e) => [e, 0])),
-    },
-    raw,
-  );
-}
+// Fixtures for the behavioural-experiment tests: a fake OpenAI-compatible judge. The tiny chat model
+// (context widened so the long scenario prompts fit) and the random vector pack the experiments'
+// mechanics run on in seconds, without extracting vectors, are in ./randomPack.ts.
 
 export interface FakeJudge {
   url: string;

@@ -10,10 +10,11 @@ import { writeReport, type Block } from '../../report/html.ts';
 import { LIMBIC_VERSION } from '../extract.ts';
 import { RolloutStore, writeResults, type Condition, type ExperimentContext, type ExperimentModule, type ExperimentSummary } from './common.ts';
 import { loadBlackmailScenario, type BlackmailVariant } from './blackmailScenario.ts';
-import { openGrader, type Grade } from './grader.ts';
+import type { Grade } from './grader.ts';
 import {
-  buildConditions, checkSettings, curveX, fmt, interval, intervalChartHtml, mean, meanCurve, optionReader, pct, rateOf, rolloutSeed, runUnits, sampleReply,
-  summariseReadout, symmetric, unique, type Rate, type ReadoutSummary,
+  JUDGE_OPTIONS, READ_LAYER_OPTION, TOP_P_OPTION, buildConditions, checkSettings, curveX, examplesSection, fmt, graderSettings, gradingNote, interval, intervalChartHtml,
+  mean, meanCurve, optionReader, pct, rateWhere, ratesBy, readSampling, rolloutHead, rolloutUnits, runGradedUnits, sampleRollout, settingsSection, summariseReadout, symmetric,
+  unique, type GradingSummary, type Rate, type ReadoutSummary, type RolloutHead, type RolloutReply,
 } from './graderRollout.ts';
 
 const NAME = 'blackmail';
@@ -21,28 +22,15 @@ const READ = ['desperate', 'calm'] as const;
 
 const OPTIONS = {
   temperature: 'sampling temperature, default 1',
-  topP: 'nucleus sampling, default 0.95',
+  topP: TOP_P_OPTION,
   variants: 'comma-separated prompt variants (goal, no-goal), default all',
-  readLayer: 'layer read for the read-outs, default the pack default',
-  judgeModel: 'served model name for an endpoint judge',
-  apiKeyEnv: 'environment variable with the judge API key, default OPENAI_API_KEY',
-  judgeTimeoutMs: 'endpoint judge timeout per request, default 120000',
-  judgeRetries: 'endpoint judge retries, default 4',
-  judgeMaxTokens: 'judge answer length, default 320 (engine) / 400 (endpoint)',
+  readLayer: READ_LAYER_OPTION,
+  ...JUDGE_OPTIONS,
 };
 
-export interface BlackmailRollout {
-  id: string;
-  condition: string;
-  strengths: Record<string, number>;
-  index: number;
-  seed: number;
+export interface BlackmailRollout extends RolloutHead, RolloutReply {
   promptId: string;
-  text: string;
-  tokens: number;
-  finishReason: string | null;
   promptTokens: number;
-  promptTruncated: number;
   grade: Grade;
   blackmail: boolean;
   readout: Record<string, ReadoutSummary>;
@@ -61,65 +49,36 @@ const PAPER = 'Paper (Claude Sonnet 4.5): 22% of unsteered rollouts blackmail; d
 async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
   const opt = optionReader(NAME, ctx.options, OPTIONS);
   const { model, pack } = ctx;
-  const temperature = opt.num('temperature', 1, { min: 0 });
-  const topP = opt.num('topP', 0.95, { min: 0, max: 1 });
-  const readLayer = opt.num('readLayer', pack.defaultLayer, { int: true });
-  pack.checkLayer(readLayer);
-  const maxTokens = ctx.maxTokens ?? 768;
+  const sampling = readSampling(opt, ctx, { temperature: 1, maxTokens: 768 });
   const scenario = loadBlackmailScenario(undefined, opt.list('variants'));
   const conditions = buildConditions(pack, unique(['desperate', 'calm'], ctx.emotions ?? []), symmetric(ctx.strengths, [0.05]));
   const readEmotions = [...READ];
   for (const e of readEmotions) pack.emotionIndex(e);
-  const steerLayers = ctx.layers ?? [pack.defaultLayer];
 
   const store = new RolloutStore<BlackmailRollout>(ctx.outDir);
-  const graderSpec = ctx.grader ?? 'keyword';
-  const settings = {
-    model: model.id, packCreated: pack.meta.createdAt, temperature, topP, maxTokens, seed: ctx.seed, steerLayers, readLayer, positions: 'all',
-    variants: scenario.variants.map((v) => v.id), grader: graderSpec, judgeModel: opt.maybe('judgeModel') ?? null,
-  };
+  const settings = { model: model.id, packCreated: pack.meta.createdAt, ...sampling, variants: scenario.variants.map((v) => v.id), ...graderSettings(ctx, opt) };
   checkSettings(ctx.outDir, NAME, settings);
-  const grader = await openGrader(graderSpec, {
-    selfModel: model,
-    ...(opt.maybe('judgeModel') ? { model: opt.maybe('judgeModel')! } : {}),
-    ...(opt.maybe('apiKeyEnv') ? { apiKeyEnv: opt.maybe('apiKeyEnv')! } : {}),
-    timeoutMs: opt.num('judgeTimeoutMs', 120_000, { min: 1 }),
-    retries: opt.num('judgeRetries', 4, { min: 0, int: true }),
-    ...(opt.maybe('judgeMaxTokens') ? { maxTokens: opt.num('judgeMaxTokens', 320, { min: 8, int: true }) } : {}),
-  });
 
-  const units = conditions.flatMap((c) =>
-    Array.from({ length: ctx.rollouts }, (_, i) => ({ id: `${c.name}/${i}`, condition: c, index: i, seed: rolloutSeed(ctx.seed, i), variant: scenario.variants[i % scenario.variants.length]! })),
-  );
-  let records: BlackmailRollout[];
-  try {
-    records = await runUnits(NAME, ctx, store, units, async (u) => {
-      const s = await sampleReply(model, pack, {
-        messages: u.variant.messages, strengths: u.condition.strengths, steerLayers, readLayer, readEmotions, seed: u.seed, temperature, topP, maxTokens,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      if (!s) return null;
-      if (s.promptTruncated) ctx.onEvent?.({ type: 'log', message: `${u.id}: the prompt was cut by ${s.promptTruncated} tokens to fit the model's context of ${model.config.nCtx}` });
-      const grade = await grader.grade(scenario.rubric, s.text, ctx.signal);
-      return {
-        id: u.id, condition: u.condition.name, strengths: { ...u.condition.strengths }, index: u.index, seed: u.seed, promptId: u.variant.id,
-        text: s.text, tokens: s.tokens, finishReason: s.finishReason, promptTokens: s.promptTokens, promptTruncated: s.promptTruncated,
-        grade, blackmail: grade.label === 'blackmail', readout: summariseReadout(s.z, readEmotions),
-      };
-    }, (r) => `${r.id}: ${r.grade.label}`);
-  } finally {
-    await grader.close();
-  }
+  const units = rolloutUnits(ctx, conditions, scenario.variants);
+  const { records, grading } = await runGradedUnits(NAME, ctx, opt, store, units, async (u, grader): Promise<BlackmailRollout | null> => {
+    const s = await sampleRollout(ctx, sampling, { messages: u.item.messages, strengths: u.condition.strengths, readEmotions, seed: u.seed });
+    if (!s) return null;
+    if (s.promptTruncated) ctx.onEvent?.({ type: 'log', message: `${u.id}: the prompt was cut by ${s.promptTruncated} tokens to fit the model's context of ${model.config.nCtx}` });
+    const grade = await grader.grade(scenario.rubric, s.text, ctx.signal);
+    return {
+      ...rolloutHead(u), promptId: u.item.id,
+      text: s.text, tokens: s.tokens, finishReason: s.finishReason, promptTokens: s.promptTokens, promptTruncated: s.promptTruncated,
+      grade, blackmail: grade.label === 'blackmail', readout: summariseReadout(s.z, readEmotions),
+    };
+  }, (r) => [r.grade], (r) => `${r.id}: ${r.grade.label}`);
 
   const results = summarise(conditions, records, scenario.variants, readEmotions);
-  const fallbacks = records.filter((r) => r.grade.source === 'fallback').length;
-  const grading = { grader: graderSpec === 'keyword' ? 'keyword' : grader.id, judged: records.filter((r) => r.grade.source === 'judge').length, unparsedFellBackToKeywords: fallbacks, keyword: records.filter((r) => r.grade.source === 'keyword').length };
   writeResults(ctx.outDir, { experiment: NAME, limbicVersion: LIMBIC_VERSION, model: model.id, settings: { ...settings, rollouts: ctx.rollouts, strengths: symmetric(ctx.strengths, [0.05]) }, grading, conditions: results, rollouts: records, paper: PAPER });
   writeReport(join(ctx.outDir, 'report.html'), report(model.id, results, records, readEmotions, grading, settings));
   ctx.onEvent?.({ type: 'done', outDir: ctx.outDir });
 
   const notes = [
-    `grader: ${grading.grader}${fallbacks ? ` (${fallbacks} unreadable judge answer(s) graded by keywords)` : ''}; read-outs at layer ${readLayer}, z against the neutral baseline, mean over generated tokens`,
+    `${gradingNote(grading)}; read-outs at layer ${sampling.readLayer}, z against the neutral baseline, mean over generated tokens`,
     PAPER,
   ];
   if (records.some((r) => r.promptTruncated)) notes.unshift(`warning: prompts were cut to fit the model's ${model.config.nCtx}-token context; rates are not meaningful`);
@@ -133,18 +92,14 @@ async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
 function summarise(conditions: readonly Condition[], records: readonly BlackmailRollout[], variants: readonly BlackmailVariant[], emotions: readonly string[]): BlackmailConditionResult[] {
   return conditions.map((c) => {
     const rs = records.filter((r) => r.condition === c.name);
-    const byPrompt: Record<string, Rate> = {};
-    for (const v of variants) {
-      const vs = rs.filter((r) => r.promptId === v.id);
-      byPrompt[v.id] = rateOf(vs.filter((r) => r.blackmail).length, vs.length);
-    }
+    const byPrompt = ratesBy(rs, variants.map((v) => v.id), (r) => r.promptId, (r) => r.blackmail);
     const readout: BlackmailConditionResult['readout'] = {};
     for (const e of emotions) readout[e] = { mean: mean(rs.map((r) => r.readout[e]!.mean)), curve: meanCurve(rs.map((r) => r.readout[e]!.curve)) };
-    return { name: c.name, strengths: { ...c.strengths }, blackmail: rateOf(rs.filter((r) => r.blackmail).length, rs.length), byPrompt, readout };
+    return { name: c.name, strengths: { ...c.strengths }, blackmail: rateWhere(rs, (r) => r.blackmail), byPrompt, readout };
   });
 }
 
-function report(modelId: string, results: readonly BlackmailConditionResult[], records: readonly BlackmailRollout[], emotions: readonly string[], grading: Record<string, unknown>, settings: Record<string, unknown>) {
+function report(modelId: string, results: readonly BlackmailConditionResult[], records: readonly BlackmailRollout[], emotions: readonly string[], grading: GradingSummary, settings: Record<string, unknown>) {
   const examples: Block[] = [];
   for (const c of results) {
     const rs = records.filter((r) => r.condition === c.name);
@@ -175,8 +130,8 @@ function report(modelId: string, results: readonly BlackmailConditionResult[], r
         intro: 'Mean z-score of each emotion at the generated tokens, binned along the reply (0 = first token, 1 = last) and averaged over the rollouts of a condition. Read at the steered layer, the steered emotion shows its own push.',
         blocks: emotions.map((e) => ({ kind: 'lines' as const, title: e, x: curveX(), series: results.map((c) => ({ name: c.name, values: c.readout[e]!.curve, dashed: c.name === 'unsteered' })), xLabel: 'position in reply', yLabel: `${e} z` })),
       },
-      { title: 'Example replies', intro: 'Per condition, the first rollout graded blackmail and the first graded otherwise.', blocks: examples.length ? examples : [{ kind: 'text' as const, text: 'No rollouts.' }] },
-      { title: 'Settings', blocks: [{ kind: 'facts' as const, facts: Object.entries({ ...settings, ...grading }).map(([k, v]) => [k, typeof v === 'number' ? v : JSON.stringify(v)] as [string, string | number]) }] },
+      examplesSection('Example replies', 'Per condition, the first rollout graded blackmail and the first graded otherwise.', examples),
+      settingsSection({ ...settings, ...grading }),
     ],
     footer: `limbic ${LIMBIC_VERSION}; scenario written for limbic (data/experiments/blackmail).`,
   };

@@ -2,19 +2,22 @@
 // transcripts the grader judges): steering conditions (+/- each strength), prompts rendered with the
 // model's chat template (plain "User:/Assistant:" text without one), one sampled reply under steering
 // with per-token emotion read-outs (z-scores against the pack's neutral baseline), read-out summaries
-// and binned curves, Wilson rates per condition, an interval chart for the reports, the resumable
-// unit loop (RolloutStore, progress events, abort) and `--opt key=value` validation.
+// and binned curves, Wilson rates per condition, an interval chart and the settings and example
+// sections for the reports, the resumable unit loop (RolloutStore, progress events, abort), the
+// grader's life cycle and grading counts, and `--opt key=value` validation with the options and
+// sampling settings the experiments share.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../engine/atomic.ts';
 import type { Model } from '../../engine/model.ts';
 import { readout } from '../../vectors/readout.ts';
 import type { VectorPack } from '../../vectors/pack.ts';
+import type { Block, Section } from '../../report/html.ts';
 import { escapeXml, fmtNum } from '../../report/svg.ts';
 import { packSteering, type Strengths } from '../steering.ts';
 import type { WriterMessage } from '../writers/writer.ts';
 import { ExperimentError, RolloutStore, conditionsFor, wilson, type Condition, type ExperimentContext } from './common.ts';
-import { encodeChatPrompt, plainChat } from './grader.ts';
+import { encodeChatPrompt, openGrader, plainChat, type Grade, type Grader } from './grader.ts';
 
 /** The run stopped on ctx.signal; finished units are kept and a re-run resumes. */
 export class ExperimentAbortedError extends ExperimentError {}
@@ -51,6 +54,44 @@ export function optionReader(experiment: string, options: Readonly<Record<string
   };
 }
 
+export type OptionReader = ReturnType<typeof optionReader>;
+
+/** Descriptions of the `--opt` keys the rollout experiments share (each lists them in its own order). */
+export const TOP_P_OPTION = 'nucleus sampling, default 0.95';
+export const READ_LAYER_OPTION = 'layer read for the read-outs, default the pack default';
+export const JUDGE_OPTIONS = {
+  judgeModel: 'served model name for an endpoint judge',
+  apiKeyEnv: 'environment variable with the judge API key, default OPENAI_API_KEY',
+  judgeTimeoutMs: 'endpoint judge timeout per request, default 120000',
+  judgeRetries: 'endpoint judge retries, default 4',
+  judgeMaxTokens: 'judge answer length, default 320 (engine) / 400 (endpoint)',
+};
+
+/** How every reply of a run is sampled; spread into the run's settings (keys in this order). */
+export interface Sampling {
+  temperature: number;
+  topP: number;
+  maxTokens: number;
+  /** The run's base seed (each rollout's comes from rolloutSeed). */
+  seed: number;
+  steerLayers: readonly number[];
+  readLayer: number;
+  positions: 'all';
+}
+
+/**
+ * Reads the temperature, topP and readLayer options (checking the layer against the pack) and takes
+ * --max-tokens, --seed and --layers from the context: steering at the pack's default layer unless
+ * --layers is given, over every position.
+ */
+export function readSampling(opt: OptionReader, ctx: ExperimentContext, defaults: { temperature: number; maxTokens: number }): Sampling {
+  const temperature = opt.num('temperature', defaults.temperature, { min: 0 });
+  const topP = opt.num('topP', 0.95, { min: 0, max: 1 });
+  const readLayer = opt.num('readLayer', ctx.pack.defaultLayer, { int: true });
+  ctx.pack.checkLayer(readLayer);
+  return { temperature, topP, maxTokens: ctx.maxTokens ?? defaults.maxTokens, seed: ctx.seed, steerLayers: ctx.layers ?? [ctx.pack.defaultLayer], readLayer, positions: 'all' };
+}
+
 /** Sorted, de-duplicated +/- |s| for each strength (zeros dropped); `fallback` when none are given. */
 export function symmetric(strengths: readonly number[], fallback: readonly number[]): number[] {
   const src = strengths.length ? strengths : fallback;
@@ -79,6 +120,43 @@ export function unique<T>(...lists: readonly (readonly T[])[]): T[] {
 /** Per-rollout seeds: distinct within a condition, shared across conditions (paired comparisons). */
 export function rolloutSeed(base: number, index: number): number {
   return (base + index * 1_000_003) >>> 0;
+}
+
+export interface RolloutUnit<T> {
+  id: string;
+  condition: Condition;
+  index: number;
+  seed: number;
+  /** The prompt, scenario variant or task of this rollout. */
+  item: T;
+}
+
+/** ctx.rollouts units per condition, `<condition>/<i>`: rollout i takes items[i mod n] and seed rolloutSeed(ctx.seed, i). */
+export function rolloutUnits<T>(ctx: ExperimentContext, conditions: readonly Condition[], items: readonly T[]): RolloutUnit<T>[] {
+  return conditions.flatMap((c) =>
+    Array.from({ length: ctx.rollouts }, (_, i) => ({ id: `${c.name}/${i}`, condition: c, index: i, seed: rolloutSeed(ctx.seed, i), item: items[i % items.length]! })),
+  );
+}
+
+/** The fields every stored rollout starts with. */
+export interface RolloutHead {
+  id: string;
+  condition: string;
+  strengths: Record<string, number>;
+  index: number;
+  seed: number;
+}
+
+/** What every stored rollout keeps of a sampled reply. */
+export interface RolloutReply {
+  text: string;
+  tokens: number;
+  finishReason: string | null;
+  promptTruncated: number;
+}
+
+export function rolloutHead(u: RolloutUnit<unknown>): RolloutHead {
+  return { id: u.id, condition: u.condition.name, strengths: { ...u.condition.strengths }, index: u.index, seed: u.seed };
 }
 
 // ------------------------------------------------------------------ prompts and sampling
@@ -156,6 +234,18 @@ export async function sampleReply(model: Model, pack: VectorPack, o: SampleOptio
   return { text, tokens, finishReason, promptTokens: p.ids.length, promptTruncated: p.truncated, chat: p.chat, z };
 }
 
+/** sampleReply with the run's sampling settings and ctx.signal. */
+export function sampleRollout(
+  ctx: ExperimentContext,
+  s: Sampling,
+  o: { messages: readonly WriterMessage[]; strengths: Strengths; readEmotions: readonly string[]; seed: number },
+): Promise<Sample | null> {
+  return sampleReply(ctx.model, ctx.pack, {
+    messages: o.messages, strengths: o.strengths, steerLayers: s.steerLayers, readLayer: s.readLayer, readEmotions: o.readEmotions, seed: o.seed,
+    temperature: s.temperature, topP: s.topP, maxTokens: s.maxTokens, ...(ctx.signal ? { signal: ctx.signal } : {}),
+  });
+}
+
 // ------------------------------------------------------------------ read-outs
 
 export interface ReadoutSummary {
@@ -220,6 +310,16 @@ export function rateOf(k: number, n: number): Rate {
   return { k, n, rate: r4(w.rate), low: r4(w.low), high: r4(w.high) };
 }
 
+/** The share of `records` for which `hit` holds. */
+export function rateWhere<R>(records: readonly R[], hit: (r: R) => boolean): Rate {
+  return rateOf(records.filter(hit).length, records.length);
+}
+
+/** rateWhere within each group of records, keyed by group in the order given (an empty group has n 0). */
+export function ratesBy<R>(records: readonly R[], groups: readonly string[], groupOf: (r: R) => string, hit: (r: R) => boolean): Record<string, Rate> {
+  return Object.fromEntries(groups.map((g) => [g, rateWhere(records.filter((r) => groupOf(r) === g), hit)]));
+}
+
 export function pct(x: number): string {
   return `${(100 * x).toFixed(0)}%`;
 }
@@ -259,6 +359,16 @@ export function curveX(): number[] {
 
 export function fmt(x: number | null | undefined, digits = 3): string {
   return x === null || x === undefined || !Number.isFinite(x) ? '-' : fmtNum(x, digits);
+}
+
+/** The report's list of example replies ("No rollouts." when there are none). */
+export function examplesSection(title: string, intro: string, examples: readonly Block[]): Section {
+  return { title, intro, blocks: examples.length ? [...examples] : [{ kind: 'text', text: 'No rollouts.' }] };
+}
+
+/** The report's closing list of the run's settings (non-numbers as JSON). */
+export function settingsSection(settings: Record<string, unknown>): Section {
+  return { title: 'Settings', blocks: [{ kind: 'facts', facts: Object.entries(settings).map(([k, v]) => [k, typeof v === 'number' ? v : JSON.stringify(v)] as [string, string | number]) }] };
 }
 
 // ------------------------------------------------------------------ the unit loop
@@ -323,4 +433,57 @@ export async function runUnits<U extends Unit, R extends { id: string }>(
     throw new ExperimentAbortedError(`${experiment} stopped after ${done} of ${total} units`, `finished units are saved in ${store.path}; run the same command again to resume`);
   }
   return units.map((u) => store.get(u.id)!);
+}
+
+// ------------------------------------------------------------------ grading
+
+/** The grader as the run's settings record it: --grader (default keyword) and the judgeModel option. */
+export function graderSettings(ctx: ExperimentContext, opt: OptionReader): { grader: string; judgeModel: string | null } {
+  return { grader: ctx.grader ?? 'keyword', judgeModel: opt.maybe('judgeModel') ?? null };
+}
+
+export interface GradingSummary {
+  grader: string;
+  judged: number;
+  unparsedFellBackToKeywords: number;
+  keyword: number;
+}
+
+/**
+ * runUnits with the run's grader (--grader, default keyword; the JUDGE_OPTIONS configure a judge) open,
+ * closed afterwards; `grades` picks each record's grades for the grading counts.
+ */
+export async function runGradedUnits<U extends Unit, R extends { id: string }>(
+  experiment: string,
+  ctx: ExperimentContext,
+  opt: OptionReader,
+  store: RolloutStore<R>,
+  units: readonly U[],
+  work: (unit: U, grader: Grader) => Promise<R | null>,
+  grades: (rec: R) => readonly Grade[],
+  note?: (rec: R) => string,
+): Promise<{ records: R[]; grading: GradingSummary }> {
+  const spec = ctx.grader ?? 'keyword';
+  const grader = await openGrader(spec, {
+    selfModel: ctx.model,
+    ...(opt.maybe('judgeModel') ? { model: opt.maybe('judgeModel')! } : {}),
+    ...(opt.maybe('apiKeyEnv') ? { apiKeyEnv: opt.maybe('apiKeyEnv')! } : {}),
+    timeoutMs: opt.num('judgeTimeoutMs', 120_000, { min: 1 }),
+    retries: opt.num('judgeRetries', 4, { min: 0, int: true }),
+    ...(opt.maybe('judgeMaxTokens') ? { maxTokens: opt.num('judgeMaxTokens', 320, { min: 8, int: true }) } : {}),
+  });
+  let records: R[];
+  try {
+    records = await runUnits(experiment, ctx, store, units, (u) => work(u, grader), note);
+  } finally {
+    await grader.close();
+  }
+  const all = records.flatMap(grades);
+  const count = (source: Grade['source']): number => all.filter((g) => g.source === source).length;
+  return { records, grading: { grader: spec === 'keyword' ? 'keyword' : grader.id, judged: count('judge'), unparsedFellBackToKeywords: count('fallback'), keyword: count('keyword') } };
+}
+
+/** The grading line of a run's notes: the grader, and how many judge answers keywords had to grade. */
+export function gradingNote(g: GradingSummary): string {
+  return `grader: ${g.grader}${g.unparsedFellBackToKeywords ? ` (${g.unparsedFellBackToKeywords} unreadable judge answer(s) graded by keywords)` : ''}`;
 }

@@ -11,7 +11,8 @@ import { LIMBIC_VERSION } from '../extract.ts';
 import type { WriterMessage } from '../writers/writer.ts';
 import { RolloutStore, writeResults, type Condition, type ExperimentContext, type ExperimentModule, type ExperimentSummary } from './common.ts';
 import {
-  buildConditions, checkSettings, fmt, interval, intervalChartHtml, mean, optionReader, pct, rateOf, rolloutSeed, runUnits, sampleReply, symmetric, unique, type Rate,
+  READ_LAYER_OPTION, TOP_P_OPTION, buildConditions, checkSettings, examplesSection, fmt, interval, intervalChartHtml, mean, optionReader, pct, rateWhere, ratesBy, readSampling,
+  rolloutHead, rolloutUnits, runUnits, sampleRollout, settingsSection, symmetric, unique, type Rate, type RolloutHead, type RolloutUnit,
 } from './graderRollout.ts';
 import { SYSTEM_PROMPT, extractCode, feedbackMessage, loadCodingTasks, outcomeOf, runSuite, taskMessage, type CodingTask, type Outcome, type TestRun } from './rewardHackingTasks.ts';
 
@@ -21,8 +22,8 @@ const OPTIONS = {
   attempts: 'attempts per rollout (K), default 3',
   tasks: 'comma-separated task ids, default all',
   temperature: 'sampling temperature, default 0.8',
-  topP: 'nucleus sampling, default 0.95',
-  readLayer: 'layer read for the read-outs, default the pack default',
+  topP: TOP_P_OPTION,
+  readLayer: READ_LAYER_OPTION,
   timeoutMs: 'sandbox wall-clock limit per test run, default 10000',
   heapMb: 'sandbox V8 heap limit, default 256',
 };
@@ -39,12 +40,7 @@ export interface Attempt {
   readout: Record<string, number | null>;
 }
 
-export interface RewardHackingRollout {
-  id: string;
-  condition: string;
-  strengths: Record<string, number>;
-  index: number;
-  seed: number;
+export interface RewardHackingRollout extends RolloutHead {
   task: string;
   attempts: Attempt[];
   heldout: TestRun;
@@ -72,39 +68,31 @@ async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
   const opt = optionReader(NAME, ctx.options, OPTIONS);
   const { model, pack } = ctx;
   const K = opt.num('attempts', 3, { min: 1, max: 20, int: true });
-  const temperature = opt.num('temperature', 0.8, { min: 0 });
-  const topP = opt.num('topP', 0.95, { min: 0, max: 1 });
-  const readLayer = opt.num('readLayer', pack.defaultLayer, { int: true });
-  pack.checkLayer(readLayer);
+  const sampling = readSampling(opt, ctx, { temperature: 0.8, maxTokens: 700 });
   const sandbox = { timeoutMs: opt.num('timeoutMs', 10_000, { min: 100 }), heapMb: opt.num('heapMb', 256, { min: 16, int: true }) };
-  const maxTokens = ctx.maxTokens ?? 700;
   const tasks = loadCodingTasks(undefined, opt.list('tasks'));
   const emotions = ctx.emotions?.length ? [...ctx.emotions] : ['desperate'];
   const strengths = symmetric(ctx.strengths, [0.05, 0.1]);
   const conditions = buildConditions(pack, emotions, strengths);
   const readEmotions = unique(['desperate'], emotions);
   for (const e of readEmotions) pack.emotionIndex(e);
-  const steerLayers = ctx.layers ?? [pack.defaultLayer];
 
   const store = new RolloutStore<RewardHackingRollout>(ctx.outDir);
-  const settings = { model: model.id, packCreated: pack.meta.createdAt, attempts: K, temperature, topP, maxTokens, seed: ctx.seed, steerLayers, readLayer, positions: 'all', tasks: tasks.map((t) => t.id), sandbox };
+  const settings = { model: model.id, packCreated: pack.meta.createdAt, attempts: K, ...sampling, tasks: tasks.map((t) => t.id), sandbox };
   checkSettings(ctx.outDir, NAME, settings);
   if (ctx.grader && ctx.grader !== 'keyword') ctx.onEvent?.({ type: 'log', message: 'reward-hacking is graded by the held-out tests; --grader is not used' });
 
-  const units = conditions.flatMap((c) =>
-    Array.from({ length: ctx.rollouts }, (_, i) => ({ id: `${c.name}/${i}`, condition: c, index: i, seed: rolloutSeed(ctx.seed, i), task: tasks[i % tasks.length]! })),
-  );
-  const rolloutOf = async (u: (typeof units)[number]): Promise<RewardHackingRollout | null> => {
-    const messages: WriterMessage[] = [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: taskMessage(u.task) }];
+  const units = rolloutUnits(ctx, conditions, tasks);
+  const rolloutOf = async (u: RolloutUnit<CodingTask>): Promise<RewardHackingRollout | null> => {
+    const task = u.item;
+    const messages: WriterMessage[] = [{ role: 'system', content: SYSTEM_PROMPT }, { role: 'user', content: taskMessage(task) }];
     const attempts: Attempt[] = [];
     for (let k = 1; k <= K; k++) {
       const seed = (u.seed + (k - 1) * 7919) >>> 0;
-      const s = await sampleReply(model, pack, {
-        messages, strengths: u.condition.strengths, steerLayers, readLayer, readEmotions, seed, temperature, topP, maxTokens, ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
+      const s = await sampleRollout(ctx, sampling, { messages, strengths: u.condition.strengths, readEmotions, seed });
       if (!s) return null;
       const code = extractCode(s.text);
-      const visible = await runSuite(u.task, code, 'visible', { ...sandbox, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      const visible = await runSuite(task, code, 'visible', { ...sandbox, ...(ctx.signal ? { signal: ctx.signal } : {}) });
       if (visible.status === 'aborted') return null;
       const readout = Object.fromEntries(readEmotions.map((e, j) => [e, mean(s.z.map((row) => row[j]!))]));
       attempts.push({ attempt: k, seed, reply: s.text, code, tokens: s.tokens, promptTruncated: s.promptTruncated, visible, readout });
@@ -112,11 +100,11 @@ async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
       messages.push({ role: 'assistant', content: s.text }, { role: 'user', content: feedbackMessage(visible, k, K) });
     }
     const last = attempts[attempts.length - 1]!;
-    const heldout = await runSuite(u.task, last.code, 'heldout', { ...sandbox, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const heldout = await runSuite(task, last.code, 'heldout', { ...sandbox, ...(ctx.signal ? { signal: ctx.signal } : {}) });
     if (heldout.status === 'aborted') return null;
     const outcome = outcomeOf(last.visible, heldout);
     return {
-      id: u.id, condition: u.condition.name, strengths: { ...u.condition.strengths }, index: u.index, seed: u.seed, task: u.task.id, attempts, heldout,
+      ...rolloutHead(u), task: task.id, attempts, heldout,
       passedVisible: last.visible.passed, passedHeldout: heldout.passed, outcome, hack: outcome === 'hack',
     };
   };
@@ -145,11 +133,7 @@ async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
 function summarise(conditions: readonly Condition[], records: readonly RewardHackingRollout[], tasks: readonly CodingTask[], emotions: readonly string[], K: number): RewardHackingConditionResult[] {
   return conditions.map((c) => {
     const rs = records.filter((r) => r.condition === c.name);
-    const byTask: Record<string, Rate> = {};
-    for (const t of tasks) {
-      const ts = rs.filter((r) => r.task === t.id);
-      byTask[t.id] = rateOf(ts.filter((r) => r.hack).length, ts.length);
-    }
+    const byTask = ratesBy(rs, tasks.map((t) => t.id), (r) => r.task, (r) => r.hack);
     const readoutByAttempt: Record<string, (number | null)[]> = {};
     for (const e of emotions) {
       readoutByAttempt[e] = Array.from({ length: K }, (_, k) => mean(rs.map((r) => r.attempts[k]?.readout[e]).filter((v): v is number => typeof v === 'number')));
@@ -157,9 +141,9 @@ function summarise(conditions: readonly Condition[], records: readonly RewardHac
     return {
       name: c.name,
       strengths: { ...c.strengths },
-      hack: rateOf(rs.filter((r) => r.hack).length, rs.length),
-      passedVisible: rateOf(rs.filter((r) => r.passedVisible).length, rs.length),
-      passedBoth: rateOf(rs.filter((r) => r.outcome === 'passed-both').length, rs.length),
+      hack: rateWhere(rs, (r) => r.hack),
+      passedVisible: rateWhere(rs, (r) => r.passedVisible),
+      passedBoth: rateWhere(rs, (r) => r.outcome === 'passed-both'),
       meanAttempts: mean(rs.map((r) => r.attempts.length)),
       byTask,
       readoutByAttempt,
@@ -200,8 +184,8 @@ function report(modelId: string, results: readonly RewardHackingConditionResult[
           series: results.map((c) => ({ name: c.name, values: c.readoutByAttempt[e]!, dashed: c.name === 'unsteered' })),
         })),
       },
-      { title: 'Example solutions', intro: 'Per condition, the final code of the first hack (or of the first rollout).', blocks: examples.length ? examples : [{ kind: 'text' as const, text: 'No rollouts.' }] },
-      { title: 'Settings', blocks: [{ kind: 'facts' as const, facts: Object.entries(settings).map(([k, v]) => [k, typeof v === 'number' ? v : JSON.stringify(v)] as [string, string | number]) }] },
+      examplesSection('Example solutions', 'Per condition, the final code of the first hack (or of the first rollout).', examples),
+      settingsSection(settings),
     ],
     footer: `limbic ${LIMBIC_VERSION}; tasks written for limbic (data/experiments/reward-hacking).`,
   };

@@ -8,10 +8,11 @@ import { join } from 'node:path';
 import { writeReport, type Block } from '../../report/html.ts';
 import { LIMBIC_VERSION } from '../extract.ts';
 import { RolloutStore, writeResults, type Condition, type ExperimentContext, type ExperimentModule, type ExperimentSummary } from './common.ts';
-import { openGrader, type Grade } from './grader.ts';
+import type { Grade } from './grader.ts';
 import {
-  buildConditions, checkSettings, fmt, interval, intervalChartHtml, mean, optionReader, pct, rateOf, rolloutSeed, runUnits, sampleReply, summariseReadout, symmetric,
-  type Rate, type ReadoutSummary,
+  JUDGE_OPTIONS, READ_LAYER_OPTION, TOP_P_OPTION, buildConditions, checkSettings, examplesSection, fmt, graderSettings, gradingNote, interval, intervalChartHtml, mean,
+  optionReader, pct, rateWhere, ratesBy, readSampling, rolloutHead, rolloutUnits, runGradedUnits, sampleRollout, settingsSection, summariseReadout, symmetric,
+  type Rate, type ReadoutSummary, type RolloutHead, type RolloutReply,
 } from './graderRollout.ts';
 import { capitulationRubric, harshnessRubric, loadSycophancyData, sycophancyTranscript } from './sycophancyPrompts.ts';
 
@@ -20,28 +21,15 @@ const DEFAULT_EMOTIONS = ['happy', 'loving', 'calm'];
 
 const OPTIONS = {
   temperature: 'sampling temperature, default 0.7',
-  topP: 'nucleus sampling, default 0.95',
+  topP: TOP_P_OPTION,
   prompts: 'comma-separated prompt ids or kinds (pushback, validation), default all',
-  readLayer: 'layer read for the read-outs, default the pack default',
-  judgeModel: 'served model name for an endpoint judge',
-  apiKeyEnv: 'environment variable with the judge API key, default OPENAI_API_KEY',
-  judgeTimeoutMs: 'endpoint judge timeout per request, default 120000',
-  judgeRetries: 'endpoint judge retries, default 4',
-  judgeMaxTokens: 'judge answer length, default 320 (engine) / 400 (endpoint)',
+  readLayer: READ_LAYER_OPTION,
+  ...JUDGE_OPTIONS,
 };
 
-export interface SycophancyRollout {
-  id: string;
-  condition: string;
-  strengths: Record<string, number>;
-  index: number;
-  seed: number;
+export interface SycophancyRollout extends RolloutHead, RolloutReply {
   promptId: string;
   kind: 'pushback' | 'validation';
-  text: string;
-  tokens: number;
-  finishReason: string | null;
-  promptTruncated: number;
   capitulation: Grade;
   harshness: Grade;
   capitulates: boolean;
@@ -65,66 +53,38 @@ const PAPER = 'Paper (Claude Sonnet 4.5): steering toward happy, loving or calm 
 async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
   const opt = optionReader(NAME, ctx.options, OPTIONS);
   const { model, pack } = ctx;
-  const temperature = opt.num('temperature', 0.7, { min: 0 });
-  const topP = opt.num('topP', 0.95, { min: 0, max: 1 });
-  const readLayer = opt.num('readLayer', pack.defaultLayer, { int: true });
-  pack.checkLayer(readLayer);
-  const maxTokens = ctx.maxTokens ?? 300;
+  const sampling = readSampling(opt, ctx, { temperature: 0.7, maxTokens: 300 });
   const data = loadSycophancyData(undefined, opt.list('prompts'));
   const emotions = ctx.emotions?.length ? [...ctx.emotions] : DEFAULT_EMOTIONS;
   const strengths = symmetric(ctx.strengths, [0.05]);
   const conditions = buildConditions(pack, emotions, strengths);
-  const steerLayers = ctx.layers ?? [pack.defaultLayer];
 
   const store = new RolloutStore<SycophancyRollout>(ctx.outDir);
-  const graderSpec = ctx.grader ?? 'keyword';
-  const settings = {
-    model: model.id, packCreated: pack.meta.createdAt, temperature, topP, maxTokens, seed: ctx.seed, steerLayers, readLayer, positions: 'all',
-    prompts: data.prompts.map((p) => p.id), grader: graderSpec, judgeModel: opt.maybe('judgeModel') ?? null,
-  };
+  const settings = { model: model.id, packCreated: pack.meta.createdAt, ...sampling, prompts: data.prompts.map((p) => p.id), ...graderSettings(ctx, opt) };
   checkSettings(ctx.outDir, NAME, settings);
-  const grader = await openGrader(graderSpec, {
-    selfModel: model,
-    ...(opt.maybe('judgeModel') ? { model: opt.maybe('judgeModel')! } : {}),
-    ...(opt.maybe('apiKeyEnv') ? { apiKeyEnv: opt.maybe('apiKeyEnv')! } : {}),
-    timeoutMs: opt.num('judgeTimeoutMs', 120_000, { min: 1 }),
-    retries: opt.num('judgeRetries', 4, { min: 0, int: true }),
-    ...(opt.maybe('judgeMaxTokens') ? { maxTokens: opt.num('judgeMaxTokens', 320, { min: 8, int: true }) } : {}),
-  });
 
-  const units = conditions.flatMap((c) =>
-    Array.from({ length: ctx.rollouts }, (_, i) => ({ id: `${c.name}/${i}`, condition: c, index: i, seed: rolloutSeed(ctx.seed, i), prompt: data.prompts[i % data.prompts.length]! })),
-  );
-  let records: SycophancyRollout[];
-  try {
-    records = await runUnits(NAME, ctx, store, units, async (u) => {
-      const s = await sampleReply(model, pack, {
-        messages: u.prompt.messages, strengths: u.condition.strengths, steerLayers, readLayer, readEmotions: emotions, seed: u.seed, temperature, topP, maxTokens,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-      });
-      if (!s) return null;
-      const transcript = sycophancyTranscript(u.prompt, s.text);
-      const capitulation = await grader.grade(capitulationRubric(data.capitulationText, u.prompt), transcript, ctx.signal);
-      const harshness = await grader.grade(harshnessRubric(data.harshnessText, u.prompt), transcript, ctx.signal);
-      return {
-        id: u.id, condition: u.condition.name, strengths: { ...u.condition.strengths }, index: u.index, seed: u.seed, promptId: u.prompt.id, kind: u.prompt.kind,
-        text: s.text, tokens: s.tokens, finishReason: s.finishReason, promptTruncated: s.promptTruncated, capitulation, harshness,
-        capitulates: capitulation.label === 'capitulates', harsh: harshness.label === 'harsh', readout: summariseReadout(s.z, emotions),
-      };
-    }, (r) => `${r.id}: ${r.capitulation.label}, ${r.harshness.label}`);
-  } finally {
-    await grader.close();
-  }
+  const units = rolloutUnits(ctx, conditions, data.prompts);
+  const { records, grading } = await runGradedUnits(NAME, ctx, opt, store, units, async (u, grader): Promise<SycophancyRollout | null> => {
+    const prompt = u.item;
+    const s = await sampleRollout(ctx, sampling, { messages: prompt.messages, strengths: u.condition.strengths, readEmotions: emotions, seed: u.seed });
+    if (!s) return null;
+    const transcript = sycophancyTranscript(prompt, s.text);
+    const capitulation = await grader.grade(capitulationRubric(data.capitulationText, prompt), transcript, ctx.signal);
+    const harshness = await grader.grade(harshnessRubric(data.harshnessText, prompt), transcript, ctx.signal);
+    return {
+      ...rolloutHead(u), promptId: prompt.id, kind: prompt.kind,
+      text: s.text, tokens: s.tokens, finishReason: s.finishReason, promptTruncated: s.promptTruncated, capitulation, harshness,
+      capitulates: capitulation.label === 'capitulates', harsh: harshness.label === 'harsh', readout: summariseReadout(s.z, emotions),
+    };
+  }, (r) => [r.capitulation, r.harshness], (r) => `${r.id}: ${r.capitulation.label}, ${r.harshness.label}`);
 
   const results = summarise(conditions, records, emotions);
-  const grades = records.flatMap((r) => [r.capitulation, r.harshness]);
-  const grading = { grader: graderSpec === 'keyword' ? 'keyword' : grader.id, judged: grades.filter((g) => g.source === 'judge').length, unparsedFellBackToKeywords: grades.filter((g) => g.source === 'fallback').length, keyword: grades.filter((g) => g.source === 'keyword').length };
   writeResults(ctx.outDir, { experiment: NAME, limbicVersion: LIMBIC_VERSION, model: model.id, settings: { ...settings, rollouts: ctx.rollouts, strengths, emotions }, grading, conditions: results, rollouts: records, paper: PAPER });
   writeReport(join(ctx.outDir, 'report.html'), report(model.id, results, records, emotions, { ...settings, ...grading }));
   ctx.onEvent?.({ type: 'done', outDir: ctx.outDir });
 
   const notes = [
-    `grader: ${grading.grader}${grading.unparsedFellBackToKeywords ? ` (${grading.unparsedFellBackToKeywords} unreadable judge answer(s) graded by keywords)` : ''}; ${data.prompts.length} prompts, rollout i uses prompt i mod ${data.prompts.length}`,
+    `${gradingNote(grading)}; ${data.prompts.length} prompts, rollout i uses prompt i mod ${data.prompts.length}`,
     PAPER,
   ];
   if (records.some((r) => r.promptTruncated)) notes.unshift(`warning: prompts were cut to fit the model's ${model.config.nCtx}-token context`);
@@ -138,17 +98,13 @@ async function run(ctx: ExperimentContext): Promise<ExperimentSummary> {
 function summarise(conditions: readonly Condition[], records: readonly SycophancyRollout[], emotions: readonly string[]): SycophancyConditionResult[] {
   return conditions.map((c) => {
     const rs = records.filter((r) => r.condition === c.name);
-    const byKind: Record<string, Rate> = {};
-    for (const kind of ['pushback', 'validation']) {
-      const ks = rs.filter((r) => r.kind === kind);
-      byKind[kind] = rateOf(ks.filter((r) => r.capitulates).length, ks.length);
-    }
+    const byKind = ratesBy(rs, ['pushback', 'validation'], (r) => r.kind, (r) => r.capitulates);
     const scores = rs.map((r) => r.harshness.score).filter((s): s is number => s !== undefined && Number.isFinite(s));
     return {
       name: c.name,
       strengths: { ...c.strengths },
-      capitulation: rateOf(rs.filter((r) => r.capitulates).length, rs.length),
-      harshness: rateOf(rs.filter((r) => r.harsh).length, rs.length),
+      capitulation: rateWhere(rs, (r) => r.capitulates),
+      harshness: rateWhere(rs, (r) => r.harsh),
       harshnessScore: mean(scores),
       capitulationByKind: byKind,
       readout: Object.fromEntries(emotions.map((e) => [e, mean(rs.map((r) => r.readout[e]!.mean))])),
@@ -185,8 +141,8 @@ function report(modelId: string, results: readonly SycophancyConditionResult[], 
           rows: results.map((c) => [c.name, c.capitulation.n, c.capitulation.rate, c.capitulation.low, c.capitulation.high, ...(['pushback', 'validation'] as const).map((k) => (c.capitulationByKind[k]!.n ? c.capitulationByKind[k]!.rate : null)), c.harshness.rate, c.harshness.low, c.harshness.high, c.harshnessScore, ...emotions.map((e) => c.readout[e])]),
         }],
       },
-      { title: 'Example replies', intro: 'Per condition, the first capitulating reply (or the first reply).', blocks: examples.length ? examples : [{ kind: 'text' as const, text: 'No rollouts.' }] },
-      { title: 'Settings', blocks: [{ kind: 'facts' as const, facts: Object.entries(settings).map(([k, v]) => [k, typeof v === 'number' ? v : JSON.stringify(v)] as [string, string | number]) }] },
+      examplesSection('Example replies', 'Per condition, the first capitulating reply (or the first reply).', examples),
+      settingsSection(settings),
     ],
     footer: `limbic ${LIMBIC_VERSION}; prompts written for limbic (data/experiments/sycophancy).`,
   };
