@@ -3,6 +3,7 @@
 // round trips of tiny Hugging Face models of every architecture, the engine's logits from the .gguf
 // against the original directory, dequantization against ggml's own output, llama2.c's SentencePiece
 // encoder and SmolLM2's tokenizer, control-vector files and errors for damaged or unsupported files.
+import { makeRng } from '../src/engine/sampling.ts';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -44,17 +45,6 @@ function ggufPath(arch: TinyArch, dtype: GgufWriteDtype, chat = false): string {
 }
 const json = (p: string) => JSON.parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
 
-/** mulberry32, as in test/helpers/tinyModels.ts. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- dequantization vs ggml
 
@@ -74,7 +64,7 @@ const GGML_BLOCKS: Record<string, [string, string]> = {
 };
 
 function quantInput(): Float32Array {
-  const r = mulberry32(1234);
+  const r = makeRng(1234);
   const x = new Float32Array(512);
   for (let i = 0; i < 512; i++) x[i] = (r() - 0.5) * (0.05 + (i >> 6) * 0.4) + (i % 97 === 5 ? 3 : 0);
   return x;

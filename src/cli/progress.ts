@@ -212,18 +212,16 @@ export class ProgressBar {
 
   /** The current TTY line (without control characters). */
   line(): string {
-    const parts = [this.label];
-    if (this.total > 0) parts.push(this.bar(Math.min(1, this.done / this.total)), this.percentText());
-    parts.push(this.amountText());
-    const r = this.rate();
-    if (r !== undefined) parts.push(formatRate(r, this.unit));
-    const eta = this.eta();
-    if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
-    if (this.extra) parts.push(this.extra);
-    return parts.join(' ');
+    const bar = this.total > 0 ? [this.bar(Math.min(1, this.done / this.total))] : [];
+    return [this.label, ...bar, ...this.parts()].join(' ');
   }
 
   private plainLine(): string {
+    return `${this.label}: ${this.parts().join(', ')}`;
+  }
+
+  /** Percent, amount, rate, ETA and the caller's extra text, as available. */
+  private parts(): string[] {
     const parts: string[] = [];
     if (this.total > 0) parts.push(this.percentText());
     parts.push(this.amountText());
@@ -232,7 +230,7 @@ export class ProgressBar {
     const eta = this.eta();
     if (eta !== undefined) parts.push(`ETA ${formatDuration(eta)}`);
     if (this.extra) parts.push(this.extra);
-    return `${this.label}: ${parts.join(', ')}`;
+    return parts;
   }
 
   private averageRate(): number | undefined {

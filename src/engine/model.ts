@@ -428,7 +428,8 @@ export class Model {
     }
   }
 
-  private unembedCache: Float32Array | null = null;
+  /** Unembedding [V, d] and final-norm weights, read once for the logit lens. */
+  private lensWeights: { W: Float32Array; lnW: Float32Array; lnB: Float32Array | null } | null = null;
   private hashCache: string | null = null;
 
   /**
@@ -455,11 +456,13 @@ export class Model {
   unembed(vectors: readonly ArrayLike<number>[], opts: { finalNorm?: boolean } = {}): Float32Array[] {
     const c = this.config;
     const plan = this.graphs.weightPlan().weights;
-    this.unembedCache ??= (plan.get('unembed') ?? plan.get('embed'))!.read(); // [V, d]
-    const W = this.unembedCache;
+    this.lensWeights ??= {
+      W: (plan.get('unembed') ?? plan.get('embed'))!.read(), // [V, d]
+      lnW: plan.get('ln_final.w')!.read(),
+      lnB: plan.get('ln_final.b')?.read() ?? null,
+    };
+    const { W, lnW, lnB } = this.lensWeights;
     const spec = archOf(c);
-    const lnW = plan.get('ln_final.w')!.read();
-    const lnB = plan.get('ln_final.b')?.read() ?? null;
     return vectors.map((v) => {
       if (v.length !== c.dModel) throw new SteeringError(`vector has width ${v.length}, the model's residual stream has ${c.dModel}`);
       let x: Float32Array = Float32Array.from(v);
