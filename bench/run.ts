@@ -4,8 +4,12 @@
 // resid_post captured), decode ms/token, peak memory, load time, for 1 and 2 threads; the cost of
 // hooks (hooks on vs a graph without hook outputs); extraction throughput; the live monitor's
 // overhead per token (on vs off) and a bounded loopback load test of the server.
-// Options: --json, --threads 1,2, --prompt 256, --decode 32, --reps 3, --no-llamacpp, --small,
-// --extraction N (stories), --clients N (server load test), --no-monitor.
+// Each thread count runs `--rounds` alternating rounds (limbic, llama.cpp, limbic, ...): figures are
+// medians over rounds and every ratio is the median of per-round ratios, so a slow spell on the host
+// hits both sides. Decode is timed as generation runs it (logits + greedy pick) and also without
+// logits (cache advance only), each side like for like.
+// Options: --json, --threads 1,2, --rounds 3, --prompt 256, --decode 32, --reps 3, --no-llamacpp,
+// --small, --extraction N (stories), --clients N (server load test), --no-monitor.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -19,6 +23,7 @@ const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
     threads: { type: 'string', default: '1,2' },
+    rounds: { type: 'string', default: '3' },
     prompt: { type: 'string', default: '256' },
     decode: { type: 'string', default: '32' },
     reps: { type: 'string', default: '3' },
@@ -67,10 +72,33 @@ if (!values['no-llamacpp'] && ensureLlamaCpp()) {
     await hfDirToGguf(modelDir, gguf, { dtype: 'F32' });
   }
 }
+type Figures = Record<string, number>;
+const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+/** Per-key medians over rounds (keys present in every round). */
+function medianFigures(runs: Figures[]): Figures | null {
+  if (runs.length === 0) return null;
+  return Object.fromEntries(Object.keys(runs[0]!).map((k) => [k, med(runs.map((r) => r[k]!))]));
+}
+/** Same-round ratios limbic/llama.cpp, median over rounds. */
+const RATIOS: [string, string, string][] = [
+  ['prefill', 'prefillCaptureTokPerS', 'prefillTokPerS'],
+  ['decode', 'decodeMsPerTok', 'decodeMsPerTok'],
+  ['decodeNoLogits', 'decodeNoLogitsMsPerTok', 'decodeNoLogitsMsPerTok'],
+];
+const rounds = Math.max(1, Number(values.rounds));
 for (const t of threads) {
-  const lim = worker(['--import', 'tsx', join(here, 'limbicWorker.ts'), modelDir, String(t), cacheDir, values.prompt, values.decode, values.reps], `limbic, ${t} thread(s)`);
-  const llc = gguf ? worker([join(here, 'llamacppWorker.mjs'), gguf, String(t), values.prompt, values.decode, values.reps], `llama.cpp, ${t} thread(s)`) : null;
-  rows.push({ threads: t, limbic: lim, llamacpp: llc });
+  const lims: Figures[] = [];
+  const llcs: Figures[] = [];
+  const ratios: Record<string, number[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    const lim = worker(['--import', 'tsx', join(here, 'limbicWorker.ts'), modelDir, String(t), cacheDir, values.prompt, values.decode, values.reps], `limbic, ${t} thread(s), round ${r + 1}/${rounds}`);
+    const llc = gguf ? worker([join(here, 'llamacppWorker.mjs'), gguf, String(t), values.prompt, values.decode, values.reps], `llama.cpp, ${t} thread(s), round ${r + 1}/${rounds}`) : null;
+    if (lim) lims.push(lim);
+    if (llc) llcs.push(llc);
+    if (lim && llc) for (const [name, a, b] of RATIOS) (ratios[name] ??= []).push(lim[a]! / llc[b]!);
+  }
+  const ratio = Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, med(v)]));
+  rows.push({ threads: t, rounds, limbic: medianFigures(lims), llamacpp: medianFigures(llcs), ratio, perRound: { limbic: lims, llamacpp: llcs } });
 }
 results['runs'] = rows;
 const ext = worker(['--import', 'tsx', join(here, 'extractWorker.ts'), modelDir, String(threads[threads.length - 1]), cacheDir, values.extraction], 'extraction throughput');
@@ -84,17 +112,20 @@ else {
   const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
   const lines = [`limbic vs llama.cpp (F32, same model, same run) - ${results['model']}`, ''];
   lines.push('threads | metric                         | limbic    | llama.cpp | ratio');
-  for (const r of rows as { threads: number; limbic: Record<string, number> | null; llamacpp: Record<string, number> | null }[]) {
+  for (const r of rows as { threads: number; limbic: Figures | null; llamacpp: Figures | null; ratio: Record<string, number> }[]) {
     const L = r.limbic ?? {};
     const C = r.llamacpp ?? {};
-    lines.push(`${r.threads}       | prefill tok/s (all resid_post) | ${f(L['prefillCaptureTokPerS']).padStart(9)} | ${f(C['prefillTokPerS']).padStart(9)} | ${ratio(L['prefillCaptureTokPerS'], C['prefillTokPerS'])} (higher is better for limbic)`);
-    lines.push(`${r.threads}       | decode ms/token                | ${f(L['decodeMsPerTok']).padStart(9)} | ${f(C['decodeMsPerTok']).padStart(9)} | ${ratio(L['decodeMsPerTok'], C['decodeMsPerTok'])} (lower is better for limbic)`);
+    const x = (k: string) => (typeof r.ratio[k] === 'number' ? `${r.ratio[k]!.toFixed(2)}x` : '-');
+    lines.push(`${r.threads}       | prefill tok/s (all resid_post) | ${f(L['prefillCaptureTokPerS']).padStart(9)} | ${f(C['prefillTokPerS']).padStart(9)} | ${x('prefill')} (higher is better for limbic)`);
+    lines.push(`${r.threads}       | decode ms/token (logits+pick)  | ${f(L['decodeMsPerTok']).padStart(9)} | ${f(C['decodeMsPerTok']).padStart(9)} | ${x('decode')} (lower is better for limbic)`);
+    lines.push(`${r.threads}       | decode ms/token (no logits)    | ${f(L['decodeNoLogitsMsPerTok']).padStart(9)} | ${f(C['decodeNoLogitsMsPerTok']).padStart(9)} | ${x('decodeNoLogits')} (lower is better for limbic)`);
     lines.push(`${r.threads}       | peak RSS MB                    | ${f(L['peakRssMB'], 0).padStart(9)} | ${f(C['peakRssMB'], 0).padStart(9)} |`);
     lines.push(`${r.threads}       | load ms (cached graph)         | ${f(L['loadPlainMs'], 0).padStart(9)} | ${f(C['loadMs'], 0).padStart(9)} |`);
     const hookCost = typeof L['prefillHooksIdleMs'] === 'number' ? (L['prefillHooksIdleMs'] / L['prefillNoHooksMs']! - 1) * 100 : NaN;
     const decodeHookCost = typeof L['decodeMsPerTok'] === 'number' ? (L['decodeMsPerTok'] / L['decodeNoHooksMsPerTok']! - 1) * 100 : NaN;
     lines.push(`${r.threads}       | hooks cost (prefill / decode)  | ${f(hookCost)}% / ${f(decodeHookCost)}% (graph with hook outputs vs without; capture itself: ${f((L['prefillCaptureMs']! / L['prefillNoHooksMs']! - 1) * 100)}%)`);
   }
+  lines.push('', `figures: medians over ${rounds} alternating round(s); ratios: median of same-round ratios`);
   const m = mon as { monitor?: Record<string, number>; load?: Record<string, number> } | null;
   if (m?.monitor) lines.push('', `monitor: ${f(m.monitor['tokensPerSecondOn'])} tok/s on vs ${f(m.monitor['tokensPerSecondOff'])} off (same run): ${f(m.monitor['overheadPerToken']! * 1000, 2)} ms/token, ${f(m.monitor['overheadFraction']! * 100)}%`);
   if (m?.load) lines.push(`server load test: ${m.load['clients']} concurrent streaming clients, ${m.load['completed']} complete, ${m.load['recorded']} traces recorded, ${f(m.load['tokensPerSecond'])} tok/s overall, first token p50 ${f(m.load['ttftMsP50'], 0)} ms`);

@@ -185,6 +185,66 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   const qDim = Hq * D;
   const kvDim = Hkv * D;
   const presentOutputs: string[] = [];
+  type Rope = { cos: string; sin: string } | null;
+  /** KV-cache inputs of block l ([B, Hkv, P, D]) and the names of its present outputs. */
+  const cacheIo = (l: number) => {
+    presentOutputs.push(`present_key.${l}`, `present_value.${l}`);
+    return {
+      pastKey: inp(`past_key.${l}`, 'float32', ['B', Hkv, 'P', D]),
+      pastValue: inp(`past_value.${l}`, 'float32', ['B', Hkv, 'P', D]),
+      presentKey: `present_key.${l}`,
+      presentValue: `present_value.${l}`,
+    };
+  };
+  const qkNorm = (x: string, name: string, heads: number): string =>
+    spec.qkNorm ? g.op1('Reshape', [norm(g.op1('Reshape', [x, g.constI64([0, 0, heads, D])]), name), g.constI64([0, 0, heads * D])]) : x;
+
+  /**
+   * Attention as one ONNX `Attention` node (opset 23: grouped heads, past KV concatenation, additive
+   * mask, scale), on [B, T, H*D] projections: ~4 nodes per block instead of ~20, which is what
+   * decode at M = 1 pays for per node. ORT's CPU kernel applies soft-capping after the mask in some
+   * versions, so soft-capped models (Gemma 2) take `attendExplicit`.
+   */
+  const attendFused = (l: number, qf: string, kf: string, vf: string, r: Rope, m: string): string => {
+    let q = qkNorm(qf, `blocks.${l}.attn.q_norm`, Hq);                                  // [B, T, qDim]
+    let k = qkNorm(kf, `blocks.${l}.attn.k_norm`, Hkv);                                 // [B, T, kvDim]
+    if (r) {
+      q = applyRope(q, r);
+      k = applyRope(k, r);
+    }
+    const c = opts.withCache ? cacheIo(l) : null;
+    const outs = c ? [g.fresh('attn'), c.presentKey, c.presentValue] : [g.fresh('attn')];
+    const attrs = { q_num_heads: attr.int(Hq), kv_num_heads: attr.int(Hkv), scale: attr.float(Math.fround(cfg.attnScale)) };
+    return g.op('Attention', [q, k, vf, m, ...(c ? [c.pastKey, c.pastValue] : [])], attrs, { outputs: outs })[0]!; // [B, T, qDim]
+  };
+
+  /** Attention spelled out in primitive ops (soft-capped scores). */
+  const attendExplicit = (l: number, qf: string, kf: string, vf: string, r: Rope, m: string): string => {
+    let q = g.op1('Transpose', [g.op1('Reshape', [qkNorm(qf, `blocks.${l}.attn.q_norm`, Hq), g.constI64([0, 0, Hq, D])])], { perm: attr.ints([0, 2, 1, 3]) });  // [B, Hq, T, D]
+    let k = g.op1('Transpose', [g.op1('Reshape', [qkNorm(kf, `blocks.${l}.attn.k_norm`, Hkv), g.constI64([0, 0, Hkv, D])])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, Hkv, T, D]
+    let v = g.op1('Transpose', [g.op1('Reshape', [vf, g.constI64([0, 0, Hkv, D])])], { perm: attr.ints([0, 2, 1, 3]) });                                    // [B, Hkv, T, D]
+    if (r) {
+      q = applyRope(q, r);
+      k = applyRope(k, r);
+    }
+    if (opts.withCache) {
+      const c = cacheIo(l);
+      k = g.op1('Concat', [c.pastKey, k], { axis: attr.int(2) }, { output: c.presentKey });   // [B, Hkv, S, D]
+      v = g.op1('Concat', [c.pastValue, v], { axis: attr.int(2) }, { output: c.presentValue }); // [B, Hkv, S, D]
+    }
+    const qs = g.op1('Mul', [q, g.scalarF32(Math.fround(cfg.attnScale))]);
+    const qg = g.op1('Reshape', [qs, g.constI64([0, Hkv, -1, D])]);                     // [B, Hkv, g*T, D]
+    const kt = g.op1('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });              // [B, Hkv, D, S]
+    let scores = g.op1('MatMul', [qg, kt]);                                              // [B, Hkv, g*T, S]
+    if (cfg.attnSoftcap) scores = softcap(scores, cfg.attnSoftcap);
+    scores = g.op1('Reshape', [scores, g.constI64([0, Hq, -1, 0])]);                    // [B, Hq, T, S]
+    scores = g.op1('Add', [scores, m]);
+    const probs = g.op1('Softmax', [scores], { axis: attr.int(-1) });                   // [B, Hq, T, S]
+    const pg = g.op1('Reshape', [probs, g.constI64([0, Hkv, -1, 0])]);                  // [B, Hkv, g*T, S]
+    const ctx = g.op1('Reshape', [g.op1('MatMul', [pg, v]), g.constI64([0, Hq, -1, D])]); // [B, Hq, T, D]
+    return g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, qDim])]); // [B, T, qDim]
+  };
+  const attend = cfg.attnSoftcap ? attendExplicit : attendFused;
   for (let l = 0; l <= lastLayer; l++) {
     const p = `blocks.${l}`;
     const sliding = cfg.layerTypes[l] === 'sliding';
@@ -193,40 +253,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     const bqkv = cfg.qkvBias ? W.addConcat(`${p}.attn.qkv.b`, [`${p}.attn.q.b`, `${p}.attn.k.b`, `${p}.attn.v.b`]) : null;
     const qkv = project(h, `${p}.attn.qkv.w`, [`${p}.attn.q.w`, `${p}.attn.k.w`, `${p}.attn.v.w`], bqkv); // [B, T, qDim + 2 kvDim]
     const [qf, kf, vf] = g.op('Split', [qkv, g.constI64([qDim, kvDim, kvDim])], { axis: attr.int(-1) }, { nOut: 3 });
-    let q = g.op1('Reshape', [qf!, g.constI64([0, 0, Hq, D])]);                           // [B, T, Hq, D]
-    let k = g.op1('Reshape', [kf!, g.constI64([0, 0, Hkv, D])]);                          // [B, T, Hkv, D]
-    const v0 = g.op1('Reshape', [vf!, g.constI64([0, 0, Hkv, D])]);                       // [B, T, Hkv, D]
-    if (spec.qkNorm) {
-      q = norm(q, `${p}.attn.q_norm`);
-      k = norm(k, `${p}.attn.k_norm`);
-    }
-    q = g.op1('Transpose', [q], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hq, T, D]
-    k = g.op1('Transpose', [k], { perm: attr.ints([0, 2, 1, 3]) });                     // [B, Hkv, T, D]
-    let v = g.op1('Transpose', [v0], { perm: attr.ints([0, 2, 1, 3]) });                // [B, Hkv, T, D]
     const ropeSpec = sliding && cfg.ropeLocal ? cfg.ropeLocal : cfg.rope;
-    if (ropeSpec) {
-      const t = rope(ropeSpec);
-      q = applyRope(q, t);
-      k = applyRope(k, t);
-    }
-    if (opts.withCache) {
-      const pk = inp(`past_key.${l}`, 'float32', ['B', Hkv, 'P', D]);
-      const pv = inp(`past_value.${l}`, 'float32', ['B', Hkv, 'P', D]);
-      k = g.op1('Concat', [pk, k], { axis: attr.int(2) }, { output: `present_key.${l}` });   // [B, Hkv, S, D]
-      v = g.op1('Concat', [pv, v], { axis: attr.int(2) }, { output: `present_value.${l}` }); // [B, Hkv, S, D]
-      presentOutputs.push(`present_key.${l}`, `present_value.${l}`);
-    }
-    const qs = g.op1('Mul', [q, g.scalarF32(Math.fround(cfg.attnScale))]);
-    const qg = g.op1('Reshape', [qs, g.constI64([0, Hkv, -1, D])]);                     // [B, Hkv, g*T, D]
-    const kt = g.op1('Transpose', [k], { perm: attr.ints([0, 1, 3, 2]) });              // [B, Hkv, D, S]
-    let scores = g.op1('MatMul', [qg, kt]);                                              // [B, Hkv, g*T, S]
-    if (cfg.attnSoftcap) scores = softcap(scores, cfg.attnSoftcap);
-    scores = g.op1('Reshape', [scores, g.constI64([0, Hq, -1, 0])]);                    // [B, Hq, T, S]
-    scores = g.op1('Add', [scores, sliding ? maskSliding! : mask]);
-    const probs = g.op1('Softmax', [scores], { axis: attr.int(-1) });                   // [B, Hq, T, S]
-    const pg = g.op1('Reshape', [probs, g.constI64([0, Hkv, -1, 0])]);                  // [B, Hkv, g*T, S]
-    const ctx = g.op1('Reshape', [g.op1('MatMul', [pg, v]), g.constI64([0, Hq, -1, D])]); // [B, Hq, T, D]
-    const merged = g.op1('Reshape', [g.op1('Transpose', [ctx], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, qDim])]); // [B, T, qDim]
+    const merged = attend(l, qf!, kf!, vf!, ropeSpec ? rope(ropeSpec) : null, sliding ? maskSliding! : mask); // [B, T, qDim]
     let a = project(merged, `${p}.attn.o.w`, null, cfg.oBias ? W.add(`${p}.attn.o.b`) : null); // [B, T, d]
     if (spec.sandwichNorms) a = norm(a, `${p}.ln1_post`);
     a = hook(a, `${p}.hook_attn_out`);

@@ -16,7 +16,7 @@ import type { ModelSource } from './source.ts';
 import { planWeights, type WeightPlan } from './weights.ts';
 
 /** Bump when the graph layout changes, to invalidate old cache entries. */
-export const GRAPH_FORMAT_VERSION = 5;
+export const GRAPH_FORMAT_VERSION = 6;
 
 export function defaultCacheRoot(): string {
   return process.env['LIMBIC_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'limbic');
@@ -92,7 +92,7 @@ export class GraphCache {
       sink.close();
       const bytes = encodeModel({
         graph: g.build(`limbic-${this.source.id}`),
-        opsets: [{ domain: '', version: 21 }, { domain: 'com.microsoft', version: 1 }],
+        opsets: [{ domain: '', version: 23 }, { domain: 'com.microsoft', version: 1 }],
         irVersion: 10,
         producer: 'limbic',
         metadata: { model: this.source.id, variant: name },

@@ -12,7 +12,8 @@ import { NEG_INF_MASK, type GraphOptions, type HookSet } from './graph.ts';
 import { GraphCache, variantName, type BuiltGraph } from './graphCache.ts';
 import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
-import { makeRng, sampleToken, logSoftmax, type SamplingOptions } from './sampling.ts';
+import { TextStream } from './textStream.ts';
+import { makeRng, sampleToken, logSumExp, type SamplingOptions } from './sampling.ts';
 import { openModelSource, type ModelSource, type OpenSourceOptions } from './source.ts';
 import type { ChatMessage, TextTokenizer } from './tokenizer.ts';
 
@@ -74,6 +75,8 @@ export interface LoadModelOptions extends OpenSourceOptions {
   onEvent?: (e: LoadEvent) => void;
   /** How many graph sessions (variants) stay loaded at once. */
   maxSessions?: number;
+  /** Extra ONNX Runtime session options, merged over limbic's (e.g. enableProfiling, extra config entries). */
+  sessionOptions?: ort.InferenceSession.SessionOptions;
   /** Build graphs without hook outputs (only to measure what hooks cost; capture is then refused). */
   exposeHooks?: boolean;
   /** Opt-in weight quantization (MatMulNBits, 8 or 4 bits) to save memory; fp32 is the default and the reference. */
@@ -183,6 +186,7 @@ export class Model {
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       executionMode: 'sequential',
+      ...this.opts.sessionOptions,
     });
     this.opts.onEvent?.({ type: 'session', variant: name, ms: performance.now() - t1 });
     const entry = { session, graph };
@@ -328,7 +332,11 @@ export class Model {
     }
     let logitRows: number[][] = [];
     if (io.hasLogits) {
-      logitRows = logitsMode === 'all' ? rows.map(() => Array.from({ length: T }, (_, t) => t)) : rows.map((_, b) => [Math.max(0, lengths[b]! - 1)]);
+      // logits 'none' picks no rows (K = 0): the LM head then costs nothing in the same graph.
+      logitRows =
+        logitsMode === 'all' ? rows.map(() => Array.from({ length: T }, (_, t) => t))
+        : logitsMode === 'last' ? rows.map((_, b) => [Math.max(0, lengths[b]! - 1)])
+        : rows.map(() => []);
       const K = logitRows[0]!.length;
       feeds['logit_index'] = new ort.Tensor('int64', BigInt64Array.from(logitRows.flat().map(BigInt)), [B, K]);
     }
@@ -395,22 +403,22 @@ export class Model {
     opts.onPrefill?.(res);
     const generated: number[] = [];
     let emitted = '';
+    const stream = this.tokenizer ? new TextStream(this.tokenizer) : null;
     for (let i = 0; i < maxTokens; i++) {
       if (opts.signal?.aborted) return;
       const V = this.config.dVocab;
       const row = res.logits!.data.subarray(0, V);
       const token = sampleToken(row, opts, rng);
-      const logprob = logSoftmax(row)[token]!;
+      const logprob = row[token]! - logSumExp(row);
       const position = promptLen + generated.length;
       generated.push(token);
       const isEos = eos.has(token);
       const atLimit = i === maxTokens - 1 || position + 1 >= this.config.nCtx;
       let text = '';
       let finish: GeneratedToken['finishReason'] = isEos ? 'eos' : atLimit ? 'length' : null;
-      if (this.tokenizer && !isEos) {
-        const full = this.tokenizer.decode(generated, { skipSpecialTokens: true });
-        const stable = full.endsWith('\uFFFD') && !finish ? emitted : full;
-        text = stable.slice(emitted.length);
+      if (stream && !isEos) {
+        text = stream.push(token, finish !== null);
+        const stable = emitted + text;
         const stopAt = (opts.stop ?? []).map((s) => stable.indexOf(s, Math.max(0, emitted.length - s.length))).filter((k) => k >= 0);
         if (stopAt.length) {
           text = stable.slice(emitted.length, Math.min(...stopAt));
