@@ -1,13 +1,14 @@
 // Decode duel, limbic side (see bench/decodeDuel.ts): loads the model, prefills 256 tokens into two
 // KV caches, then answers commands on stdin, one JSON line each: {"steps": n, "logits": bool} runs n
 // decode steps (with logits: forward + greedy pick, feeding the picked token back, as generation
-// does; without: cache advance only) and replies {"times": [ms...]}.
+// does; without: cache advance only) and replies {"times": [ms...]}. For experiments,
+// LIMBIC_BENCH_SESSION_OPTIONS (JSON) is merged into the ONNX Runtime session options.
 import { createInterface } from 'node:readline';
 import { loadModel, KVCache } from '../src/engine/model.ts';
 import { argmax } from '../src/engine/sampling.ts';
 
 const [dir, threadsArg, cacheDir, promptArg] = process.argv.slice(2);
-const m = await loadModel(dir!, { threads: Number(process.env['LT'] ?? threadsArg), cacheDir: cacheDir!, maxSessions: 1, ...(process.env['SPIN'] === '0' ? { sessionOptions: { extra: { session: { intra_op: { allow_spinning: '0' } } } } } : {}) });
+const m = await loadModel(dir!, { threads: Number(threadsArg), cacheDir: cacheDir!, maxSessions: 1, ...(process.env['LIMBIC_BENCH_SESSION_OPTIONS'] ? { sessionOptions: JSON.parse(process.env['LIMBIC_BENCH_SESSION_OPTIONS']) as object } : {}) });
 await m.warmup();
 const ids = Array.from({ length: Number(promptArg ?? 256) }, (_, i) => (i * 7919 + 13) % 150000);
 const withLogits = { cache: new KVCache(), next: 0 };

@@ -8,7 +8,9 @@
 // medians over rounds and every ratio is the median of per-round ratios, so a slow spell on the host
 // hits both sides. Decode is timed as generation runs it (logits + greedy pick) and also without
 // logits (cache advance only), each side like for like.
-// Options: --json, --threads 1,2, --rounds 3, --prompt 256, --decode 32, --reps 3, --no-llamacpp,
+// Decode is then measured again in a paired duel (bench/decodeDuel.ts): both engines resident, driven in
+// alternating blocks of a few steps, the ratio taken per block.
+// Options: --json, --threads 1,2, --rounds 2, --duel-blocks 30, --duel-steps 4, --prompt 256, --decode 32, --reps 3, --no-llamacpp,
 // --small, --extraction N (stories), --clients N (server load test), --no-monitor.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -17,13 +19,16 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeQwen05bShaped } from './makeModel.ts';
 import { hfDirToGguf } from '../src/engine/ggufWriter.ts';
+import { runDecodeDuel, type DuelFigures, type DuelResult } from './decodeDuel.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
   options: {
     json: { type: 'boolean' },
     threads: { type: 'string', default: '1,2' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '2' },
+    'duel-blocks': { type: 'string', default: '30' },
+    'duel-steps': { type: 'string', default: '4' },
     prompt: { type: 'string', default: '256' },
     decode: { type: 'string', default: '32' },
     reps: { type: 'string', default: '3' },
@@ -98,7 +103,12 @@ for (const t of threads) {
     if (lim && llc) for (const [name, a, b] of RATIOS) (ratios[name] ??= []).push(lim[a]! / llc[b]!);
   }
   const ratio = Object.fromEntries(Object.entries(ratios).map(([k, v]) => [k, med(v)]));
-  rows.push({ threads: t, rounds, limbic: medianFigures(lims), llamacpp: medianFigures(llcs), ratio, perRound: { limbic: lims, llamacpp: llcs } });
+  let duel: DuelResult | null = null;
+  if (gguf) {
+    log(`decode duel, ${t} thread(s)...`);
+    duel = await runDecodeDuel({ here, modelDir, gguf, cacheDir, threads: t, prompt: Number(values.prompt), blocks: Number(values['duel-blocks']), steps: Number(values['duel-steps']), log });
+  }
+  rows.push({ threads: t, rounds, limbic: medianFigures(lims), llamacpp: medianFigures(llcs), ratio, duel, perRound: { limbic: lims, llamacpp: llcs } });
 }
 results['runs'] = rows;
 const ext = worker(['--import', 'tsx', join(here, 'extractWorker.ts'), modelDir, String(threads[threads.length - 1]), cacheDir, values.extraction], 'extraction throughput');
@@ -112,7 +122,7 @@ else {
   const ratio = (a: unknown, b: unknown) => (typeof a === 'number' && typeof b === 'number' && b > 0 ? `${(a / b).toFixed(2)}x` : '-');
   const lines = [`limbic vs llama.cpp (F32, same model, same run) - ${results['model']}`, ''];
   lines.push('threads | metric                         | limbic    | llama.cpp | ratio');
-  for (const r of rows as { threads: number; limbic: Figures | null; llamacpp: Figures | null; ratio: Record<string, number> }[]) {
+  for (const r of rows as { threads: number; limbic: Figures | null; llamacpp: Figures | null; ratio: Record<string, number>; duel: DuelResult | null }[]) {
     const L = r.limbic ?? {};
     const C = r.llamacpp ?? {};
     const x = (k: string) => (typeof r.ratio[k] === 'number' ? `${r.ratio[k]!.toFixed(2)}x` : '-');
@@ -123,9 +133,13 @@ else {
     lines.push(`${r.threads}       | load ms (cached graph)         | ${f(L['loadPlainMs'], 0).padStart(9)} | ${f(C['loadMs'], 0).padStart(9)} |`);
     const hookCost = typeof L['prefillHooksIdleMs'] === 'number' ? (L['prefillHooksIdleMs'] / L['prefillNoHooksMs']! - 1) * 100 : NaN;
     const decodeHookCost = typeof L['decodeMsPerTok'] === 'number' ? (L['decodeMsPerTok'] / L['decodeNoHooksMsPerTok']! - 1) * 100 : NaN;
+    const duelLine = (label: string, x: DuelFigures | undefined) =>
+      x && lines.push(`${r.threads}       | duel: ${label.padEnd(24)} | ${f(x.limbic).padStart(9)} | ${f(x.llamacpp).padStart(9)} | ${x.ratio.toFixed(2)}x [IQR ${x.ratioQ1.toFixed(2)}-${x.ratioQ3.toFixed(2)}]; quietest 10%: ${f(x.limbicP10)} vs ${f(x.llamacppP10)} ms`);
+    duelLine('decode (logits+pick)', r.duel?.decodeMsPerTok);
+    duelLine('decode (no logits)', r.duel?.decodeNoLogitsMsPerTok);
     lines.push(`${r.threads}       | hooks cost (prefill / decode)  | ${f(hookCost)}% / ${f(decodeHookCost)}% (graph with hook outputs vs without; capture itself: ${f((L['prefillCaptureMs']! / L['prefillNoHooksMs']! - 1) * 100)}%)`);
   }
-  lines.push('', `figures: medians over ${rounds} alternating round(s); ratios: median of same-round ratios`);
+  lines.push('', `figures: medians over ${rounds} alternating round(s); ratios: median of same-round ratios; duel: ${values['duel-blocks']} paired blocks of ${values['duel-steps']} steps per mode, ratio = median of per-block ratios`);
   const m = mon as { monitor?: Record<string, number>; load?: Record<string, number> } | null;
   if (m?.monitor) lines.push('', `monitor: ${f(m.monitor['tokensPerSecondOn'])} tok/s on vs ${f(m.monitor['tokensPerSecondOff'])} off (same run): ${f(m.monitor['overheadPerToken']! * 1000, 2)} ms/token, ${f(m.monitor['overheadFraction']! * 100)}%`);
   if (m?.load) lines.push(`server load test: ${m.load['clients']} concurrent streaming clients, ${m.load['completed']} complete, ${m.load['recorded']} traces recorded, ${f(m.load['tokensPerSecond'])} tok/s overall, first token p50 ${f(m.load['ttftMsP50'], 0)} ms`);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, type Model } from '../src/engine/model.ts';
+import { KVCache, loadModel, type Model } from '../src/engine/model.ts';
 import { writeTinyModel } from './helpers/tinyModels.ts';
 import { worstExcess } from './util/shared.ts';
 
@@ -147,4 +147,23 @@ test('chat template renders and encodes', async () => {
 
 test.after(async () => {
   await model?.dispose();
+});
+
+test("cached decode with logits 'none' returns no logits and advances the cache exactly as with logits", async () => {
+  const m = await tiny();
+  const withLogits = new KVCache();
+  const without = new KVCache();
+  await m.forward(ids.slice(0, 4), { cache: withLogits, logits: 'last' });
+  const r0 = await m.forward(ids.slice(0, 4), { cache: without, logits: 'none', capture: ['blocks.1.hook_resid_post'] });
+  assert.equal(r0.logits, null);
+  assert.equal(r0.captures.get('blocks.1.hook_resid_post')!.dims[1], 4);
+  for (const id of ids.slice(4, 7)) {
+    const a = await m.forward([id], { cache: withLogits, logits: 'last' });
+    const b = await m.forward([id], { cache: without, logits: 'none' });
+    assert.ok(a.logits && b.logits === null);
+  }
+  const a = await m.forward([ids[7]!], { cache: withLogits, logits: 'last' });
+  const b = await m.forward([ids[7]!], { cache: without, logits: 'last' });
+  assert.ok(same(a.logits!.data, b.logits!.data));
+  assert.deepEqual(without.lengths, [8]);
 });
