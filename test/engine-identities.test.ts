@@ -167,3 +167,28 @@ test("cached decode with logits 'none' returns no logits and advances the cache 
   assert.ok(same(a.logits!.data, b.logits!.data));
   assert.deepEqual(without.lengths, [8]);
 });
+
+test('KV cache storage growth: long cached decodes (single and batched, padded) equal full recomputation', async () => {
+  const m = await tiny();
+  const seq = Array.from({ length: 80 }, (_, i) => (i * 37 + 11) % 250);
+  // One row: prefill 5, then 75 single-token steps (storage grows several times on the way).
+  const cache = new KVCache();
+  let last = await m.forward(seq.slice(0, 5), { cache, logits: 'last' });
+  for (let i = 5; i < seq.length; i++) last = await m.forward([seq[i]!], { cache, logits: 'last' });
+  const full = await m.forward(seq, { logits: 'last' });
+  assert.ok(worstExcess(last.logits!.data, full.logits!.data, 1e-4, 1e-4).excess <= 0);
+  // Two rows of different lengths, right-padded prefill, then 40 steps each.
+  const a = seq.slice(0, 9);
+  const b = seq.slice(20, 23);
+  const bc = new KVCache();
+  let rb = await m.forward([a, b], { cache: bc, logits: 'last' });
+  const tailA = seq.slice(40, 80);
+  const tailB = seq.slice(0, 40).reverse();
+  for (let i = 0; i < 40; i++) rb = await m.forward([[tailA[i]!], [tailB[i]!]], { cache: bc, logits: 'last' });
+  const V = m.config.dVocab;
+  const refA = await m.forward([...a, ...tailA], { logits: 'last' });
+  const refB = await m.forward([...b, ...tailB], { logits: 'last' });
+  assert.ok(worstExcess(rb.logits!.data.subarray(0, V), refA.logits!.data, 1e-4, 1e-4).excess <= 0, 'row a');
+  assert.ok(worstExcess(rb.logits!.data.subarray(V, 2 * V), refB.logits!.data, 1e-4, 1e-4).excess <= 0, 'row b');
+  assert.deepEqual(bc.lengths, [49, 43]);
+});

@@ -27,7 +27,7 @@ export type HookSet = 'none' | 'resid' | 'all';
 export interface GraphOptions {
   /** Build blocks 0..lastLayer only and no logits (capture-only runs). */
   lastLayer?: number;
-  /** KV-cache inputs and outputs (past_key.{l} / present_key.{l}). */
+  /** KV cache: past_key.{l} / past_value.{l} inputs (the cache storage), new_key.{l} / new_value.{l} outputs. */
   withCache: boolean;
   /**
    * Which hook values are graph outputs: none, the residual stream only (hook_embed and every
@@ -184,16 +184,20 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
 
   const qDim = Hq * D;
   const kvDim = Hkv * D;
-  const presentOutputs: string[] = [];
+  const newKvOutputs: string[] = [];
   type Rope = { cos: string; sin: string } | null;
-  /** KV-cache inputs of block l ([B, Hkv, P, D]) and the names of its present outputs. */
+  /**
+   * KV cache of block l: past keys/values are the cache's slot storage ([B, Hkv, P, D], read in
+   * place; free slots are masked), and the block returns only this call's new keys and values
+   * (`new_key.{l}` / `new_value.{l}`, [B, T, Hkv*D]) for the caller to write into its storage.
+   */
   const cacheIo = (l: number) => {
-    presentOutputs.push(`present_key.${l}`, `present_value.${l}`);
+    newKvOutputs.push(`new_key.${l}`, `new_value.${l}`);
     return {
       pastKey: inp(`past_key.${l}`, 'float32', ['B', Hkv, 'P', D]),
       pastValue: inp(`past_value.${l}`, 'float32', ['B', Hkv, 'P', D]),
-      presentKey: `present_key.${l}`,
-      presentValue: `present_value.${l}`,
+      newKey: `new_key.${l}`,
+      newValue: `new_value.${l}`,
     };
   };
   const qkNorm = (x: string, name: string, heads: number): string =>
@@ -213,8 +217,13 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
       k = applyRope(k, r);
     }
     const c = opts.withCache ? cacheIo(l) : null;
-    const outs = c ? [g.fresh('attn'), c.presentKey, c.presentValue] : [g.fresh('attn')];
+    if (c) {
+      k = g.rename(k, c.newKey);
+      vf = g.rename(vf, c.newValue);
+    }
     const attrs = { q_num_heads: attr.int(Hq), kv_num_heads: attr.int(Hkv), scale: attr.float(Math.fround(cfg.attnScale)) };
+    // ORT's kernel requires the present outputs whenever past inputs are given: they stay internal.
+    const outs = c ? [g.fresh('attn'), g.fresh('present_key'), g.fresh('present_value')] : [g.fresh('attn')];
     return g.op('Attention', [q, k, vf, m, ...(c ? [c.pastKey, c.pastValue] : [])], attrs, { outputs: outs })[0]!; // [B, T, qDim]
   };
 
@@ -222,15 +231,17 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
   const attendExplicit = (l: number, qf: string, kf: string, vf: string, r: Rope, m: string): string => {
     let q = g.op1('Transpose', [g.op1('Reshape', [qkNorm(qf, `blocks.${l}.attn.q_norm`, Hq), g.constI64([0, 0, Hq, D])])], { perm: attr.ints([0, 2, 1, 3]) });  // [B, Hq, T, D]
     let k = g.op1('Transpose', [g.op1('Reshape', [qkNorm(kf, `blocks.${l}.attn.k_norm`, Hkv), g.constI64([0, 0, Hkv, D])])], { perm: attr.ints([0, 2, 1, 3]) }); // [B, Hkv, T, D]
+    const c = opts.withCache ? cacheIo(l) : null;
+    if (c) vf = g.rename(vf, c.newValue);
     let v = g.op1('Transpose', [g.op1('Reshape', [vf, g.constI64([0, 0, Hkv, D])])], { perm: attr.ints([0, 2, 1, 3]) });                                    // [B, Hkv, T, D]
     if (r) {
       q = applyRope(q, r);
       k = applyRope(k, r);
     }
-    if (opts.withCache) {
-      const c = cacheIo(l);
-      k = g.op1('Concat', [c.pastKey, k], { axis: attr.int(2) }, { output: c.presentKey });   // [B, Hkv, S, D]
-      v = g.op1('Concat', [c.pastValue, v], { axis: attr.int(2) }, { output: c.presentValue }); // [B, Hkv, S, D]
+    if (c) {
+      g.op1('Reshape', [g.op1('Transpose', [k], { perm: attr.ints([0, 2, 1, 3]) }), g.constI64([0, 0, kvDim])], {}, { output: c.newKey }); // [B, T, kvDim]
+      k = g.op1('Concat', [c.pastKey, k], { axis: attr.int(2) });                       // [B, Hkv, P + T, D]
+      v = g.op1('Concat', [c.pastValue, v], { axis: attr.int(2) });                     // [B, Hkv, P + T, D]
     }
     const qs = g.op1('Mul', [q, g.scalarF32(Math.fround(cfg.attnScale))]);
     const qg = g.op1('Reshape', [qs, g.constI64([0, Hkv, -1, D])]);                     // [B, Hkv, g*T, D]
@@ -296,8 +307,8 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     g.output(`blocks.${lastLayer}.hook_resid_post`, 'float32', ['B', 'T', d]);
     outputs.push(`blocks.${lastLayer}.hook_resid_post`);
   }
-  for (const name of presentOutputs) g.output(name, 'float32', ['B', Hkv, 'S', D]);
+  for (const name of newKvOutputs) g.output(name, 'float32', ['B', 'T', kvDim]);
   for (const name of hookOutputs) g.output(name, 'float32', ['B', 'T', d]);
-  outputs.push(...presentOutputs, ...hookOutputs);
+  outputs.push(...newKvOutputs, ...hookOutputs);
   return { inputs, outputs, hookOutputs, hasSlidingMask, hasLogits, nBlocks: lastLayer + 1 };
 }

@@ -16,7 +16,7 @@ import type { ModelSource } from './source.ts';
 import { planWeights, type WeightPlan } from './weights.ts';
 
 /** Bump when the graph layout changes, to invalidate old cache entries. */
-export const GRAPH_FORMAT_VERSION = 6;
+export const GRAPH_FORMAT_VERSION = 7;
 
 export function defaultCacheRoot(): string {
   return process.env['LIMBIC_CACHE'] ?? join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'limbic');

@@ -13,6 +13,9 @@ import { GraphCache, variantName, type BuiltGraph } from './graphCache.ts';
 import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
 import { TextStream } from './textStream.ts';
+import { KVCache } from './kvCache.ts';
+
+export { KVCache };
 import { makeRng, sampleToken, logSumExp, type SamplingOptions } from './sampling.ts';
 import { openModelSource, type ModelSource, type OpenSourceOptions } from './source.ts';
 import type { ChatMessage, TextTokenizer } from './tokenizer.ts';
@@ -81,22 +84,6 @@ export interface LoadModelOptions extends OpenSourceOptions {
   exposeHooks?: boolean;
   /** Opt-in weight quantization (MatMulNBits, 8 or 4 bits) to save memory; fp32 is the default and the reference. */
   quantize?: QuantSpec | null;
-}
-
-/** Per-sequence key/value cache; positions of every slot are kept so masks can be rebuilt. */
-export class KVCache {
-  keys: ort.Tensor[] = [];
-  values: ort.Tensor[] = [];
-  /** [B][S]: the absolute position held in each slot, -1 for padding. */
-  slotPositions: number[][] = [];
-  /** Real tokens seen per row. */
-  lengths: number[] = [];
-  get batch(): number {
-    return this.lengths.length;
-  }
-  get slots(): number {
-    return this.slotPositions[0]?.length ?? 0;
-  }
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -261,7 +248,8 @@ export class Model {
     const io = graph.io;
 
     // Positions, slots and masks.
-    const P = cache ? cache.slots : 0;
+    const past = cache && io.inputs.includes('past_key.0') ? cache.pastTensors(io.nBlocks, B, c.nKvHeads, c.dHead) : null;
+    const P = past ? past.capacity : 0;
     const S = P + T;
     const ids = new BigInt64Array(B * T);
     const pos = new BigInt64Array(B * T);
@@ -276,7 +264,7 @@ export class Model {
       }
       newSlots.push(row);
     }
-    const slotPos = rows.map((_, b) => [...(cache && cache.batch > 0 ? cache.slotPositions[b]! : []), ...newSlots[b]!]);
+    const slotPos = rows.map((_, b) => [...(past ? cache!.pastSlots(b) : []), ...newSlots[b]!]);
     const makeMask = (window: number | null): ort.Tensor => {
       const m = new Float32Array(B * T * S).fill(NEG_INF_MASK);
       for (let b = 0; b < B; b++) {
@@ -301,8 +289,8 @@ export class Model {
     if (io.inputs.includes('past_key.0')) {
       for (let l = 0; l < io.nBlocks; l++) {
         const empty = () => new ort.Tensor('float32', new Float32Array(0), [B, c.nKvHeads, 0, c.dHead]);
-        feeds[`past_key.${l}`] = cache && cache.batch > 0 ? cache.keys[l]! : empty();
-        feeds[`past_value.${l}`] = cache && cache.batch > 0 ? cache.values[l]! : empty();
+        feeds[`past_key.${l}`] = past ? past.keys[l]! : empty();
+        feeds[`past_value.${l}`] = past ? past.values[l]! : empty();
       }
     }
     // Steering: one [B, T, d] addend per steered layer, zeros broadcast elsewhere.
@@ -343,7 +331,7 @@ export class Model {
 
     const fetches = new Set<string>();
     if (io.hasLogits && logitsMode !== 'none') fetches.add('logits');
-    if (cache) for (let l = 0; l < io.nBlocks; l++) fetches.add(`present_key.${l}`).add(`present_value.${l}`);
+    if (past) for (let l = 0; l < io.nBlocks; l++) fetches.add(`new_key.${l}`).add(`new_value.${l}`);
     for (const h of hooks) fetches.add(h.source);
     if (fetches.size === 0) fetches.add(io.outputs[0]!);
     const out = await session.run(feeds, [...fetches]);
@@ -354,11 +342,9 @@ export class Model {
       assert(t, () => `graph ${variantName(gopts)} did not return ${h.source}`);
       captures.set(h.name, { data: t.data as Float32Array, dims: [...t.dims] });
     }
-    if (cache) {
-      cache.keys = Array.from({ length: io.nBlocks }, (_, l) => out[`present_key.${l}`]!);
-      cache.values = Array.from({ length: io.nBlocks }, (_, l) => out[`present_value.${l}`]!);
-      cache.slotPositions = slotPos;
-      cache.lengths = rows.map((_, b) => start[b]! + lengths[b]!);
+    if (past) {
+      const layerOut = (kind: string) => Array.from({ length: io.nBlocks }, (_, l) => out[`${kind}.${l}`]!.data as Float32Array);
+      cache!.append(layerOut('new_key'), layerOut('new_value'), T, newSlots, rows.map((_, b) => start[b]! + lengths[b]!));
     }
     const lt = fetches.has('logits') ? out['logits']! : null;
     return { logits: lt ? { data: lt.data as Float32Array, dims: [...lt.dims] } : null, captures, lengths, startPositions: start };
