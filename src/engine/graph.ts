@@ -11,8 +11,10 @@
 //
 // Hook values are graph outputs under their TransformerLens names, and every block has a steering
 // input `steer.{l}` ([B|1, T|1, d], broadcast-added), so capture and steering need no other graph.
-// Attention: RoPE in HF's rotate_half layout, GQA by grouping query heads per KV head, additive
-// masks computed by the caller (causal, padding, sliding window), optional tanh soft-cap.
+// Attention: RoPE in HF's rotate_half layout, then one ONNX Attention node (grouped KV heads,
+// additive masks computed by the caller: causal, padding, sliding window, free cache slots), or
+// primitive ops where scores are tanh soft-capped. With a KV cache the graph reads the cache's slot
+// storage as past_key/past_value and returns only the new keys/values (see kvCache.ts).
 import type { ArchSpec } from './architectures.ts';
 import { ropeInvFreq, type ModelConfig, type RopeSpec } from './config.ts';
 import { assert } from './errors.ts';
@@ -180,7 +182,7 @@ export function buildTransformerGraph(g: GraphBuilder, cfg: ModelConfig, spec: A
     return t;
   };
   const applyRope = (q: string, t: { cos: string; sin: string }): string =>
-    g.op1('RotaryEmbedding', [q, pos, t.cos, t.sin], { interleaved: attr.int(0) }, { domain: 'com.microsoft' }); // [B, H, T, D]
+    g.op1('RotaryEmbedding', [q, pos, t.cos, t.sin], { interleaved: attr.int(0) }, { domain: 'com.microsoft' }); // [B, T, H*D] or [B, H, T, D]
 
   const qDim = Hq * D;
   const kvDim = Hkv * D;
