@@ -79,7 +79,7 @@ export class KVCache {
         }
       }
     }
-    this.slotPositions = newSlots.map((row, b) => [...(this.slotPositions[b] ?? []), ...row]);
+    newSlots.forEach((row, b) => (this.slotPositions[b] ??= []).push(...row));
     this.lengths = lengths;
   }
 

@@ -14,11 +14,11 @@ import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
 import { TextStream } from './textStream.ts';
 import { KVCache } from './kvCache.ts';
-
-export { KVCache };
 import { makeRng, sampleToken, logSumExp, type SamplingOptions } from './sampling.ts';
 import { openModelSource, type ModelSource, type OpenSourceOptions } from './source.ts';
 import type { ChatMessage, TextTokenizer } from './tokenizer.ts';
+
+export { KVCache };
 
 /** A dense float32 tensor, row-major. */
 export interface Activation {
