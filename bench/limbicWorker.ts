@@ -2,6 +2,7 @@
 // (maxRSS) belongs to it alone. Prints one JSON line of figures.
 import { loadModel, KVCache, type Model } from '../src/engine/model.ts';
 import { argmax } from '../src/engine/sampling.ts';
+import { median } from './decodeDuel.ts';
 
 const [dir, threadsArg, cacheDir, promptArg, decodeArg, repsArg] = process.argv.slice(2);
 const threads = Number(threadsArg);
@@ -9,10 +10,6 @@ const promptLen = Number(promptArg ?? 256);
 const decodeSteps = Number(decodeArg ?? 32);
 const reps = Number(repsArg ?? 3);
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
 
 async function prefillMs(m: Model, ids: number[], capture: string[]): Promise<number> {
   const times: number[] = [];

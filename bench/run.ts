@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { writeQwen05bShaped } from './makeModel.ts';
 import { hfDirToGguf } from '../src/engine/ggufWriter.ts';
-import { runDecodeDuel, type DuelFigures, type DuelResult } from './decodeDuel.ts';
+import { median as med, runDecodeDuel, type DuelFigures, type DuelResult } from './decodeDuel.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values } = parseArgs({
@@ -78,7 +78,6 @@ if (!values['no-llamacpp'] && ensureLlamaCpp()) {
   }
 }
 type Figures = Record<string, number>;
-const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 /** Per-key medians over rounds (keys present in every round). */
 function medianFigures(runs: Figures[]): Figures | null {
   if (runs.length === 0) return null;

@@ -14,7 +14,7 @@ import type { QuantSpec } from './quantize.ts';
 import { expandHooks, type ParsedHook } from './hooks.ts';
 import { TextStream } from './textStream.ts';
 import { KVCache } from './kvCache.ts';
-import { makeRng, sampleToken, logSumExp, type SamplingOptions } from './sampling.ts';
+import { makeRng, sampleToken, tokenLogprob, type SamplingOptions } from './sampling.ts';
 import { openModelSource, type ModelSource, type OpenSourceOptions } from './source.ts';
 import type { ChatMessage, TextTokenizer } from './tokenizer.ts';
 
@@ -395,7 +395,7 @@ export class Model {
       const V = this.config.dVocab;
       const row = res.logits!.data.subarray(0, V);
       const token = sampleToken(row, opts, rng);
-      const logprob = row[token]! - logSumExp(row);
+      const logprob = tokenLogprob(row, token);
       const position = promptLen + generated.length;
       generated.push(token);
       const isEos = eos.has(token);

@@ -34,16 +34,9 @@ export function logSumExp(logits: ArrayLike<number>): number {
   return max + Math.log(sum);
 }
 
-/** log-softmax of one row (float64 accumulation). */
-export function logSoftmax(logits: ArrayLike<number>): Float64Array {
-  let max = -Infinity;
-  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]!);
-  let sum = 0;
-  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i]! - max);
-  const lse = max + Math.log(sum);
-  const out = new Float64Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = logits[i]! - lse;
-  return out;
+/** log p(token) under softmax(row), without materialising the whole log-softmax row. */
+export function tokenLogprob(row: ArrayLike<number>, token: number): number {
+  return row[token]! - logSumExp(row);
 }
 
 /**

@@ -6,7 +6,7 @@
 // from what the model would write), and the steered emotion's mean read-out (z) when the unsteered model
 // reads the generated tokens (did the text itself take on the emotion). `--json` for every output.
 import type { Model } from '../../engine/model.ts';
-import { logSoftmax } from '../../engine/sampling.ts';
+import { tokenLogprob } from '../../engine/sampling.ts';
 import { VectorPack } from '../../vectors/pack.ts';
 import { readout } from '../../vectors/readout.ts';
 import { checkPackForModel, renderPlain, renderUserTurn, resolveEmotions } from '../../experiments/behaviour/prompts.ts';
@@ -87,7 +87,7 @@ async function continuation(s: SteerSetup, strengths: Strengths): Promise<Contin
   const r = await s.model.forward([...s.promptIds, ...tokens], { logits: 'all', capture: [hook] });
   const V = s.model.config.dVocab;
   let lp = 0;
-  for (let i = 0; i < tokens.length; i++) lp += logSoftmax(r.logits!.data.subarray((P + i - 1) * V, (P + i) * V))[tokens[i]!]!;
+  for (let i = 0; i < tokens.length; i++) lp += tokenLogprob(r.logits!.data.subarray((P + i - 1) * V, (P + i) * V), tokens[i]!);
   out.meanLogprob = lp / tokens.length;
   const d = s.model.config.dModel;
   const ro = readout(s.pack, r.captures.get(hook)!.data.slice(P * d, (P + tokens.length) * d), layer, s.readEmotions);

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../engine/atomic.ts';
 import { join } from 'node:path';
 import { LimbicError } from '../../engine/errors.ts';
 import type { Model, SteeringSpec } from '../../engine/model.ts';
-import { logSoftmax } from '../../engine/sampling.ts';
+import { tokenLogprob } from '../../engine/sampling.ts';
 import type { VectorPack } from '../../vectors/pack.ts';
 import { defaultDataDir } from '../corpus.ts';
 import { ExperimentError } from './common.ts';
@@ -212,8 +212,7 @@ export async function teacherForced(model: Pick<Model, 'forward' | 'config'>, ro
       let s = 0;
       for (let j = 0; j < r.target.length; j++) {
         const t = r.context.length + j; // position of target j; its logits come from t - 1
-        const ls = logSoftmax(lg.data.subarray((b * Tb + t - 1) * V, (b * Tb + t) * V));
-        s += ls[r.target[j]!]!;
+        s += tokenLogprob(lg.data.subarray((b * Tb + t - 1) * V, (b * Tb + t) * V), r.target[j]!);
       }
       out.push(s);
     });
